@@ -1,3 +1,4 @@
+// HTTP transport helpers: codec.ts (binary message codec), http-client.ts (createHttpClient), api-error.ts (ApiError).
 /**
  * The one typed API contract between the UI (renderer) and the services (main process or browser host).
  *
@@ -90,6 +91,8 @@ export interface ImportFileError {
     | 'NO_PIXEL_DATA'
     | 'MISSING_UID'
     | 'UNSUPPORTED_PIXEL_FORMAT'
+    /** A different object with the same SOP Instance UID is already stored; the stored one was kept. */
+    | 'SOP_UID_CONFLICT'
     | 'IO_ERROR';
   message: string;
 }
@@ -100,6 +103,8 @@ export interface ImportResult {
   duplicates: number;
   errors: ImportFileError[];
   studies: string[];
+  /** Files deliberately not imported (DICOMDIR index files, hidden and README/text files in folders). */
+  skipped?: number;
 }
 
 export type AuditOutcome = 'success' | 'minor-failure' | 'serious-failure' | 'major-failure';

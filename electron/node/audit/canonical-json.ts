@@ -1,0 +1,19 @@
+/**
+ * Canonical JSON: object keys sorted (recursively), no whitespace, `undefined` members dropped, non-finite
+ * numbers as null. Two equal values always give the same string, so the string can be hashed.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? JSON.stringify(value) : 'null';
+  if (typeof value === 'bigint') return JSON.stringify(value.toString());
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined || typeof v === 'function' ? 'null' : canonicalJson(v))).join(',')}]`;
+  if (typeof value === 'object') {
+    if (ArrayBuffer.isView(value)) throw new TypeError('canonicalJson: binary data does not belong in an audit record');
+    const o = value as Record<string, unknown>;
+    const keys = Object.keys(o)
+      .filter((k) => o[k] !== undefined && typeof o[k] !== 'function')
+      .sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+  }
+  return 'null';
+}

@@ -1,0 +1,81 @@
+/**
+ * `medfedpure serve`: the browser host. Opens the services on the data directory (auditing Application Start),
+ * imports the demo data on first run, starts the HTTP host on loopback and prints its URL — with --json as the
+ * first stdout line `{"url":"http://127.0.0.1:PORT/?token=…"}`. Runs until SIGINT/SIGTERM, then stops the host,
+ * audits Application Stop and closes the databases.
+ */
+import { importDemoDataOnFirstRun } from '../services/demo.js';
+import { startHttpHost } from '../http/host.js';
+import { createRouter } from '../router/router.js';
+import { defaultDataDir, rendererDir } from '../services/paths.js';
+import { createServices } from '../services/services.js';
+import { intFlag, parseArgs, UsageError } from './args.js';
+import { makeOut } from './output.js';
+
+export const SERVE_HELP = `Usage: medfedpure serve [--port N] [--host 127.0.0.1|::1] [--data-dir D] [--no-demo] [--json]
+
+Starts the browser host on loopback and prints the URL to open (it carries the access token).
+  --port N       TCP port (default 0: any free port)
+  --host H       loopback address to bind (default 127.0.0.1)
+  --data-dir D   data directory (default $MEDFEDPURE_DATA_DIR or the per-user data directory)
+  --no-demo      do not import the demo series into an empty data directory
+  --json         print {"url": ...} as the first stdout line`;
+
+export async function serveCommand(argv: readonly string[]): Promise<number> {
+  const { flags, positional } = parseArgs(argv, { port: 'string', host: 'string', 'data-dir': 'string', 'no-demo': 'boolean', json: 'boolean', help: 'boolean' });
+  if (flags.help) {
+    process.stdout.write(`${SERVE_HELP}\n`);
+    return 0;
+  }
+  if (positional.length > 0) throw new UsageError(`unexpected argument ${positional[0]}`);
+  const port = intFlag(flags.port, 'port', 0, 65535) ?? 0;
+  const bindHost = (flags.host as string | undefined) ?? '127.0.0.1';
+  if (bindHost !== '127.0.0.1' && bindHost !== '::1') throw new UsageError('--host must be a loopback address (127.0.0.1 or ::1): the host serves patient data');
+  const out = makeOut(flags.json === true);
+  const dataDir = (flags['data-dir'] as string | undefined) ?? defaultDataDir();
+
+  const services = createServices({ dataDir, host: 'browser' });
+  let closed = false;
+  const shutdown = async (reason: string, host?: { close(): Promise<void> }): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    try {
+      await host?.close();
+    } finally {
+      services.close(reason);
+    }
+  };
+
+  let host;
+  try {
+    if (!flags['no-demo']) {
+      const demo = await importDemoDataOnFirstRun(services);
+      if (demo) out.info(`Imported demo data: ${demo.imported} instance(s) in ${demo.studies.length} study(ies)${demo.errors.length ? `, ${demo.errors.length} error(s)` : ''}`);
+    }
+    host = await startHttpHost({ router: createRouter(services), port, bindHost, staticDir: rendererDir() });
+  } catch (err) {
+    await shutdown('startup failed');
+    throw err;
+  }
+  const started = host;
+
+  out.result({ url: started.url }, () => `MedFedPure browser host\n  open: ${started.url}\n  data: ${services.info.dataDir}\nPress Ctrl+C to stop.`);
+
+  return new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      process.off('SIGHUP', onSignal);
+      shutdown(signal, started).then(
+        () => resolve(0),
+        (err: unknown) => {
+          out.error(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', onSignal);
+  });
+}

@@ -1,0 +1,153 @@
+/**
+ * VJP rules for convolution and pooling (NCHW, any number of spatial dims for Conv/ConvTranspose).
+ * s = strides, p = pads, d = dilations, ḡ = dL/dY.
+ *
+ * | op            | dL/dX                                           | dL/dW                                                     | dL/dB        |
+ * |---------------|-------------------------------------------------|-----------------------------------------------------------|--------------|
+ * | Conv          | ConvTranspose(ḡ, W; s, p, d, output_padding);   |
+ * |               | stride 1: Conv(ḡ, flip(Wᵀ); pads k−1−p)         | Conv(Xᵀ, ḡᵀ; stride d, dilation s, pads p), cropped, ᵀ    | Σ ḡ over N,HW|
+ * | ConvTranspose | Conv(ḡ, W; s, p, d)                             | Conv(ḡᵀ, Xᵀ; stride d, dilation s, pads p), cropped, ᵀ    | Σ ḡ over N,HW|
+ * | MaxPool       | scatter-add ḡ at the argmax Indices             |                                                           |              |
+ * | AveragePool   | ConvTranspose(ḡ, 1/|k| per channel; s, p)       |                                                           |              |
+ * | GlobalAvgPool | broadcast ḡ / (H·W)                             |                                                           |              |
+ *
+ * (ᵀ here swaps the batch and channel axes, so the batch becomes the contraction axis of the weight gradient.)
+ */
+import type { GraphBuilder, Value } from '../../graph/builder.js';
+import { numel } from '../../tensor.js';
+import { attrInt, attrInts, g0, type VjpRule } from '../vjp.js';
+
+const swap01 = (r: number): number[] => [1, 0, ...[...Array(r - 2).keys()].map((i) => i + 2)];
+
+/**
+ * Correlate `inp` (treated as [C_a, N, ...]) with `ker` ([C_b, N, ...]) for a weight gradient:
+ * returns [C_b, C_a, k...] cropped to `kernel`.
+ */
+function weightGrad(b: GraphBuilder, inp: Value, ker: Value, kernel: readonly number[], s: number[], p: number[], d: number[]): Value {
+  const r = inp.shape.length;
+  const it = b.transpose(inp, swap01(r));
+  const kt = b.transpose(ker, swap01(r));
+  let out = b.conv(it, kt, undefined, { strides: d, dilations: s, pads: p }); // [C_a, C_b, k'...]
+  const sd = r - 2;
+  if (out.shape.slice(2).some((k, i) => k !== kernel[i])) {
+    out = b.slice(out, Array(sd).fill(0), kernel, [...Array(sd).keys()].map((i) => i + 2));
+  }
+  return b.transpose(out, swap01(r)); // [C_b, C_a, k...]
+}
+
+/**
+ * 2-D Conv weight gradient as unfold + batched GEMM (what ConvGrad kernels do): a one-hot depthwise conv unfolds X
+ * into patches P [N, C·kh·kw, Ho·Wo] (same strides/pads/dilations as the forward), then
+ * dW = Σₙ Pₙ · Gₙᵀ  → [C·kh·kw, M] → transposed and reshaped to [M, C, kh, kw].
+ */
+function weightGradUnfold(b: GraphBuilder, X: Value, g: Value, kernel: readonly number[], s: number[], p: number[], d: number[]): Value {
+  const [n, c] = X.shape;
+  const [kh, kw] = kernel;
+  const kk = kh * kw;
+  const m = g.shape[1];
+  const hw = g.shape[2] * g.shape[3];
+  const eye = new Float32Array(c * kk * kk);
+  for (let ci = 0; ci < c; ci++) for (let t = 0; t < kk; t++) eye[(ci * kk + t) * kk + t] = 1;
+  const unfoldW = b.constF32(eye, [c * kk, 1, kh, kw]);
+  const patches = b.conv(X, unfoldW, undefined, { strides: s, pads: p, dilations: d, group: c }); // [N, C·k², Ho, Wo]
+  const p3 = b.reshape(patches, [n, c * kk, hw]);
+  let dw: Value; // [C·k², M]
+  if (hw >= m) {
+    // Per-sample GEMMs, then the sum over the batch as one GEMV (ones[1,N] · [N, C·k²·M]).
+    const gt = b.transpose(b.reshape(g, [n, m, hw]), [0, 2, 1]); // [N, HW, M]
+    const per = b.reshape(b.matmul(p3, gt), [n, c * kk * m]);
+    dw = b.reshape(b.matmul(b.constF32(new Float32Array(n).fill(1), [1, n]), per), [c * kk, m]);
+  } else {
+    // Small feature maps: one flat GEMM over (n, hw) — cheaper than a [N, C·k², M] intermediate.
+    const pf = b.reshape(b.transpose(p3, [1, 0, 2]), [c * kk, n * hw]);
+    const gf = b.reshape(b.transpose(b.reshape(g, [n, m, hw]), [0, 2, 1]), [n * hw, m]);
+    dw = b.gemm(pf, gf, undefined);
+  }
+  return b.reshape(b.transpose(dw, [1, 0]), [m, c, kh, kw]);
+}
+
+/** Which weight-gradient formulation Conv uses (switchable for benchmarking; both are FD-tested). */
+export const convGradConfig: { weightGrad: 'unfold' | 'correlate'; stride1Adjoint: boolean } = { weightGrad: 'unfold', stride1Adjoint: true };
+
+/** W [M, C, k...] → [C, M, k...] reversed along every spatial axis (the adjoint kernel of a stride-1 conv). */
+function flippedKernel(b: GraphBuilder, w: Value): Value {
+  let t = b.transpose(w, swap01(w.shape.length));
+  for (let ax = 2; ax < w.shape.length; ax++) {
+    const k = w.shape[ax];
+    t = b.gather(t, b.constI64(Array.from({ length: k }, (_, i) => k - 1 - i)), ax);
+  }
+  return t;
+}
+
+function convParams(node: Parameters<VjpRule>[0]['node'], sd: number) {
+  return {
+    s: attrInts(node, 'strides', Array(sd).fill(1)),
+    p: attrInts(node, 'pads', Array(2 * sd).fill(0)),
+    d: attrInts(node, 'dilations', Array(sd).fill(1)),
+    group: attrInt(node, 'group', 1),
+  };
+}
+
+const biasGrad = (b: GraphBuilder, g: Value): Value => b.reduceSum(g, [0, ...[...Array(g.shape.length - 2).keys()].map((i) => i + 2)], false);
+
+export const convPoolRules: Record<string, VjpRule> = {
+  Conv: (a) => {
+    const { b, x: [X, W, B], needs, node } = a;
+    const g = g0(a);
+    const sd = X!.shape.length - 2;
+    const { s, p, d, group } = convParams(node, sd);
+    let dX, dW;
+    const k = W!.shape.slice(2);
+    const adjointPads = [...k.map((kk, i) => kk - 1 - p[i]), ...k.map((kk, i) => kk - 1 - p[i + sd])];
+    if (needs[0] && convGradConfig.stride1Adjoint && s.every((v) => v === 1) && d.every((v) => v === 1) && group === 1 && adjointPads.every((q) => q >= 0)) {
+      // Stride 1: dX is a plain convolution of ḡ with the flipped, channel-swapped kernel (faster than ConvTranspose).
+      dX = b.conv(g, flippedKernel(b, W!), undefined, { pads: adjointPads });
+    } else if (needs[0]) {
+      const outputPadding = X!.shape.slice(2).map((h, i) => h - (s[i] * (g.shape[2 + i] - 1) + (W!.shape[2 + i] - 1) * d[i] + 1 - p[i] - p[i + sd]));
+      dX = b.convTranspose(g, W!, undefined, { strides: s, pads: p, dilations: d, group, outputPadding });
+    }
+    if (needs[1]) {
+      if (group !== 1) throw new Error(`Conv VJP: weight gradient for group=${group} is not supported`);
+      dW = convGradConfig.weightGrad === 'unfold' && sd === 2 ? weightGradUnfold(b, X!, g, W!.shape.slice(2), s, p, d) : weightGrad(b, X!, g, W!.shape.slice(2), s, p, d);
+    }
+    return [dX, dW, needs[2] && B ? biasGrad(b, g) : undefined];
+  },
+  ConvTranspose: (a) => {
+    const { b, x: [X, W, B], needs, node } = a;
+    const g = g0(a);
+    const sd = X!.shape.length - 2;
+    const { s, p, d, group } = convParams(node, sd);
+    const dX = needs[0] ? b.conv(g, W!, undefined, { strides: s, pads: p, dilations: d, group }) : undefined;
+    let dW;
+    if (needs[1]) {
+      if (group !== 1) throw new Error(`ConvTranspose VJP: weight gradient for group=${group} is not supported`);
+      dW = weightGrad(b, g, X!, W!.shape.slice(2), s, p, d); // [C_in, C_out, k...]
+    }
+    return [dX, dW, needs[2] && B ? biasGrad(b, g) : undefined];
+  },
+  MaxPool: (a) => {
+    const { b, x: [X], y: [, idx] } = a;
+    const g = g0(a);
+    const n = numel(X!.shape);
+    const flat = b.scatterElements(b.zeros([n]), b.reshape(idx, [-1]), b.reshape(g, [-1]), 0, 'add');
+    return [b.reshape(flat, X!.shape)];
+  },
+  AveragePool: (a) => {
+    const { b, x: [X], node } = a;
+    const g = g0(a);
+    const k = attrInts(node, 'kernel_shape', []);
+    const sd = k.length;
+    const s = attrInts(node, 'strides', k);
+    const p = attrInts(node, 'pads', Array(2 * sd).fill(0));
+    const c = X!.shape[1];
+    const kk = numel(k);
+    const w = b.constF32(new Float32Array(c * kk).fill(1 / kk), [c, 1, ...k]);
+    const outputPadding = X!.shape.slice(2).map((h, i) => h - (s[i] * (g.shape[2 + i] - 1) + k[i] - p[i] - p[i + sd]));
+    return [b.convTranspose(g, w, undefined, { strides: s, pads: p, group: c, outputPadding })];
+  },
+  GlobalAveragePool: (a) => {
+    const { b, x: [X] } = a;
+    const area = numel(X!.shape.slice(2));
+    return [b.expand(b.mul(g0(a), b.scalar(1 / area)), X!.shape)];
+  },
+};

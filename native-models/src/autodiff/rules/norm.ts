@@ -1,0 +1,34 @@
+/**
+ * VJP rule for LayerNormalization (also the core of our GroupNorm, see graph/layers.ts).
+ * Over the normalised axes A = [axis, rank): x̂ = (x − μ)·σ⁻¹ (μ and σ⁻¹ come from the node's Mean and InvStdDev
+ * outputs), y = x̂·γ + β, ĝ = ḡ·γ:
+ *
+ * | input | gradient                                          |
+ * |-------|---------------------------------------------------|
+ * | x     | σ⁻¹ · (ĝ − mean_A(ĝ) − x̂ · mean_A(ĝ·x̂))           |
+ * | γ     | Σ over the leading axes of ḡ·x̂                    |
+ * | β     | Σ over the leading axes of ḡ                      |
+ */
+import { attrInt, g0, type VjpRule } from '../vjp.js';
+
+export const normRules: Record<string, VjpRule> = {
+  LayerNormalization: (a) => {
+    const { b, x: [X, scale, bias], y: [, mean, invStd], needs, node } = a;
+    const g = g0(a);
+    const r = X!.shape.length;
+    const axis = attrInt(node, 'axis', -1);
+    const ax = axis < 0 ? axis + r : axis;
+    const normAxes = [...Array(r - ax).keys()].map((i) => i + ax);
+    const leadAxes = [...Array(ax).keys()];
+    const xhat = b.mul(b.sub(X!, mean), invStd);
+    let dX, dScale, dBias;
+    if (needs[0]) {
+      const gh = b.mul(g, scale!);
+      const t = b.sub(b.sub(gh, b.reduceMean(gh, normAxes, true)), b.mul(xhat, b.reduceMean(b.mul(gh, xhat), normAxes, true)));
+      dX = b.mul(t, invStd);
+    }
+    if (needs[1]) dScale = b.reduceSum(b.mul(g, xhat), leadAxes, false);
+    if (needs[2] && bias) dBias = b.reduceSum(g, leadAxes, false);
+    return [dX, dScale, dBias];
+  },
+};

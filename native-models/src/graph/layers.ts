@@ -1,0 +1,96 @@
+/**
+ * Layers as plain functions over the builder. Each creates its parameters inside a named scope, so a layer called as
+ * conv2d(b, x, 'conv1', ...) inside scope 'body.block1' owns "body.block1.conv1.weight" and ".bias".
+ * Conventions: images NCHW; linear weights are [in, out] (so token matmuls need no transpose).
+ */
+import type { GraphBuilder, Value } from './builder.js';
+
+export interface Conv2dOpts {
+  stride?: number;
+  pad?: number;
+  bias?: boolean;
+}
+
+export function conv2d(b: GraphBuilder, x: Value, name: string, outC: number, k: number, o: Conv2dOpts = {}): Value {
+  return b.scope(name, () => {
+    const inC = x.shape[1];
+    const w = b.param('weight', [outC, inC, k, k], { kind: 'he', fanIn: inC * k * k });
+    const bias = o.bias === false ? undefined : b.param('bias', [outC], { kind: 'zeros' });
+    const p = o.pad ?? Math.floor(k / 2);
+    const s = o.stride ?? 1;
+    return b.conv(x, w, bias, { strides: [s, s], pads: [p, p, p, p] });
+  });
+}
+
+/** Transposed conv for ×stride up-sampling (weight [inC, outC, k, k]). */
+export function convTranspose2d(b: GraphBuilder, x: Value, name: string, outC: number, k: number, stride: number, pad: number): Value {
+  return b.scope(name, () => {
+    const inC = x.shape[1];
+    const w = b.param('weight', [inC, outC, k, k], { kind: 'he', fanIn: (inC * k * k) / (stride * stride) });
+    const bias = b.param('bias', [outC], { kind: 'zeros' });
+    return b.convTranspose(x, w, bias, { strides: [stride, stride], pads: [pad, pad, pad, pad] });
+  });
+}
+
+/** y = x·W + b over the last axis; x is [N, in] (one Gemm) or [..., in] (MatMul + Add). */
+export function linear(b: GraphBuilder, x: Value, name: string, out: number, o: { bias?: boolean; init?: 'xavier' | 'he' | 'zeros' } = {}): Value {
+  return b.scope(name, () => {
+    const inF = x.shape[x.shape.length - 1];
+    const init = o.init === 'he' ? { kind: 'he' as const, fanIn: inF } : o.init === 'zeros' ? { kind: 'zeros' as const } : { kind: 'xavier' as const, fanIn: inF, fanOut: out };
+    const w = b.param('weight', [inF, out], init);
+    const bias = o.bias === false ? undefined : b.param('bias', [out], { kind: 'zeros' });
+    if (x.shape.length === 2) return b.gemm(x, w, bias);
+    const y = b.matmul(x, w);
+    return bias ? b.add(y, bias) : y;
+  });
+}
+
+export function layerNorm(b: GraphBuilder, x: Value, name: string, eps = 1e-5): Value {
+  return b.scope(name, () => {
+    const d = x.shape[x.shape.length - 1];
+    return b.layerNormalization(x, b.param('weight', [d], { kind: 'ones' }), b.param('bias', [d], { kind: 'zeros' }), -1, eps);
+  });
+}
+
+/**
+ * GroupNorm over NCHW: reshape to [N, G, C/G·H·W], LayerNormalization over the last axis (no affine), reshape back,
+ * then the per-channel affine. (The same decomposition torch's ONNX export uses, with LayerNorm in place of
+ * InstanceNorm so the backward reuses the LayerNorm rule and its saved statistics.)
+ */
+export function groupNorm(b: GraphBuilder, x: Value, name: string, groups: number, eps = 1e-5): Value {
+  return b.scope(name, () => {
+    const [n, c] = x.shape;
+    if (c % groups !== 0) b.fail('GroupNorm', `channels ${c} not divisible by ${groups} groups`);
+    const spatial = x.shape.slice(2);
+    const per = (c / groups) * spatial.reduce((p, q) => p * q, 1);
+    const g = b.reshape(x, [n, groups, per]);
+    const normed = b.layerNormalization(g, b.constF32(new Float32Array(per).fill(1), [per]), undefined, -1, eps);
+    const back = b.reshape(normed, x.shape);
+    const bc = [c, ...spatial.map(() => 1)];
+    const w = b.reshape(b.param('weight', [c], { kind: 'ones' }), bc);
+    const bias = b.reshape(b.param('bias', [c], { kind: 'zeros' }), bc);
+    return b.add(b.mul(back, w), bias);
+  });
+}
+
+export const silu = (b: GraphBuilder, x: Value): Value => b.mul(x, b.sigmoid(x));
+
+/** GELU, erf form: x·½(1 + erf(x/√2)). */
+export const gelu = (b: GraphBuilder, x: Value): Value =>
+  b.mul(b.mul(x, b.scalar(0.5)), b.add(b.scalar(1), b.erf(b.mul(x, b.scalar(Math.SQRT1_2)))));
+
+/** Multi-head self-attention over tokens x [N, T, D]. */
+export function selfAttention(b: GraphBuilder, x: Value, name: string, heads: number): Value {
+  return b.scope(name, () => {
+    const [n, t, d] = x.shape;
+    if (d % heads !== 0) b.fail('Attention', `width ${d} not divisible by ${heads} heads`);
+    const dh = d / heads;
+    const split = (v: Value, perm: number[]): Value => b.transpose(b.reshape(v, [n, t, heads, dh]), perm);
+    const q = split(linear(b, x, 'q', d), [0, 2, 1, 3]); // [N,H,T,dh]
+    const k = split(linear(b, x, 'k', d), [0, 2, 3, 1]); // [N,H,dh,T]
+    const v = split(linear(b, x, 'v', d), [0, 2, 1, 3]); // [N,H,T,dh]
+    const att = b.softmax(b.mul(b.matmul(q, k), b.scalar(1 / Math.sqrt(dh))), -1);
+    const o = b.reshape(b.transpose(b.matmul(att, v), [0, 2, 1, 3]), [n, t, d]);
+    return linear(b, o, 'proj', d);
+  });
+}

@@ -1,0 +1,134 @@
+/**
+ * The workstation shell: header with view switch, and two views — the viewer (import, study list, series
+ * thumbnails, toolbar, viewport) and the audit review. Talks to the services only through `ApiClient`.
+ */
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { ApiClient, AppInfo, ImportResult, SeriesSummary, StudySummary } from '../../electron/common/contract.js';
+import { AuditPage } from './audit/AuditPage.js';
+import { ImportControl } from './import/ImportControl.js';
+import { SeriesStrip } from './studies/SeriesStrip.js';
+import { StudyList } from './studies/StudyList.js';
+import { errorMessage } from './util.js';
+import { FrameCache, FrameLoader } from './viewer/frame-cache.js';
+import { hotkeyHelp, installHotkeys } from './viewer/hotkeys.js';
+import { Toolbar } from './viewer/Toolbar.js';
+import { Viewport } from './viewer/Viewport.js';
+import type { ViewportController, ViewportUiState } from './viewer/viewport-controller.js';
+
+/** Decoded frames kept in memory (Float32 pixels): 256 MiB ≈ 1000 slices of 256×256. */
+const FRAME_CACHE_BYTES = 256 * 1024 * 1024;
+const PREFETCH_CONCURRENCY = 4;
+
+type View = 'viewer' | 'audit';
+
+const INITIAL_UI: ViewportUiState = { tool: 'wl', invert: false, presetId: 'auto', cinePlaying: false, cineFps: 12, hasSeries: false };
+
+export function App({ client }: { client: ApiClient }) {
+  const [view, setView] = useState<View>('viewer');
+  const [info, setInfo] = useState<AppInfo | null>(null);
+  const [studies, setStudies] = useState<StudySummary[]>([]);
+  const [studiesLoading, setStudiesLoading] = useState(true);
+  const [studiesError, setStudiesError] = useState<string | undefined>();
+  const [query, setQuery] = useState('');
+  const [selectedStudy, setSelectedStudy] = useState<StudySummary | null>(null);
+  const [series, setSeries] = useState<SeriesSummary[]>([]);
+  const [activeSeriesUid, setActiveSeriesUid] = useState<string | null>(null);
+  const [ui, setUi] = useState<ViewportUiState>(INITIAL_UI);
+  const [viewport, setViewport] = useState<ViewportController | null>(null);
+  const viewportRef = useRef<ViewportController | null>(null);
+
+  const loader = useMemo(() => new FrameLoader(client, new FrameCache(FRAME_CACHE_BYTES), PREFETCH_CONCURRENCY), [client]);
+
+  useEffect(() => {
+    client.invoke('app.info', {}).then(setInfo, () => { /* shown as unknown */ });
+  }, [client]);
+
+  const loadStudies = useCallback(async () => {
+    try {
+      const list = await client.invoke('studies.list', {});
+      setStudies(list);
+      setStudiesError(undefined);
+      setSelectedStudy((cur) => (cur ? list.find((s) => s.studyInstanceUid === cur.studyInstanceUid) ?? cur : cur));
+    } catch (e) {
+      setStudiesError(`Could not load studies: ${errorMessage(e)}`);
+    } finally {
+      setStudiesLoading(false);
+    }
+  }, [client]);
+
+  useEffect(() => { void loadStudies(); }, [loadStudies]);
+  useEffect(() => client.on('studies.changed', () => void loadStudies()), [client, loadStudies]);
+
+  useEffect(() => (view === 'viewer' ? installHotkeys(() => viewportRef.current) : undefined), [view]);
+
+  const onViewportReady = useCallback((c: ViewportController | null) => {
+    viewportRef.current = c;
+    setViewport(c);
+  }, []);
+
+  const openSeries = useCallback((s: SeriesSummary, clickTime: number, study: StudySummary | null) => {
+    setActiveSeriesUid(s.seriesInstanceUid);
+    void viewportRef.current?.openSeries(s, study ?? undefined, clickTime);
+  }, []);
+
+  const selectStudy = useCallback(async (study: StudySummary) => {
+    const clickTime = performance.now();
+    setSelectedStudy(study);
+    setSeries([]);
+    try {
+      const list = await client.invoke('studies.series', { studyInstanceUid: study.studyInstanceUid });
+      setSeries(list);
+      // Open the first series straight away, as a reading workstation does.
+      if (list.length > 0) openSeries(list[0], clickTime, study);
+    } catch (e) {
+      setStudiesError(`Could not load series: ${errorMessage(e)}`);
+    }
+  }, [client, openSeries]);
+
+  const onImported = useCallback((r: ImportResult) => {
+    void loadStudies();
+    if (r.studies.length > 0) setQuery('');
+  }, [loadStudies]);
+
+  return (
+    <div className="app">
+      <header className="app-header">
+        <span className="brand">MedFedPure Workstation</span>
+        <nav className="tabs" aria-label="Views">
+          <button type="button" data-testid="nav-viewer" className={view === 'viewer' ? 'tab active' : 'tab'} onClick={() => setView('viewer')}>Viewer</button>
+          <button type="button" data-testid="nav-audit" className={view === 'audit' ? 'tab active' : 'tab'} onClick={() => setView('audit')}>Audit</button>
+        </nav>
+        {view === 'viewer' && <Toolbar viewport={viewport} ui={ui} />}
+        <span className="spacer" />
+        <span className="who" title={info ? `data: ${info.dataDir}` : ''}>
+          {info ? `${info.user.id} (${info.user.role}) · ${info.workstation} · ${info.host} · v${info.version}` : ''}
+        </span>
+      </header>
+      <main className={view === 'viewer' ? 'viewer-layout' : 'viewer-layout hidden'} aria-hidden={view !== 'viewer'}>
+        <aside className="left-panel">
+          <ImportControl client={client} onImported={onImported} />
+          <StudyList
+            studies={studies}
+            query={query}
+            onQuery={setQuery}
+            selectedUid={selectedStudy?.studyInstanceUid ?? null}
+            onSelect={(s) => void selectStudy(s)}
+            loading={studiesLoading}
+            error={studiesError}
+          />
+        </aside>
+        <div className="center">
+          {selectedStudy && (
+            <SeriesStrip series={series} loader={loader} activeUid={activeSeriesUid} onOpen={(s, t) => openSeries(s, t, selectedStudy)} />
+          )}
+          <div className="viewport-wrap">
+            <Viewport client={client} loader={loader} onReady={onViewportReady} onUiState={setUi} />
+            {!ui.hasSeries && <div className="viewport-empty">{ui.error ?? 'Select a study to view its images.'}</div>}
+          </div>
+          <footer className="hotkey-help">{hotkeyHelp()}</footer>
+        </div>
+      </main>
+      {view === 'audit' && <AuditPage client={client} />}
+    </div>
+  );
+}

@@ -1,0 +1,70 @@
+/** Thumbnails of the selected study's series, each drawn from its middle image on a small canvas. */
+import { useEffect, useRef } from 'react';
+import type { SeriesSummary } from '../../../electron/common/contract.js';
+import type { FrameLoader } from '../viewer/frame-cache.js';
+import { percentileVoi, renderVoi } from '../viewer/voi.js';
+
+export interface SeriesStripProps {
+  series: SeriesSummary[];
+  loader: FrameLoader;
+  activeUid: string | null;
+  onOpen: (series: SeriesSummary, clickTime: number) => void;
+}
+
+export function SeriesStrip({ series, loader, activeUid, onOpen }: SeriesStripProps) {
+  return (
+    <section className="series-strip" aria-label="Series">
+      {series.map((s) => (
+        <button
+          type="button"
+          key={s.seriesInstanceUid}
+          className={s.seriesInstanceUid === activeUid ? 'thumb active' : 'thumb'}
+          data-testid="series-thumb"
+          data-series-uid={s.seriesInstanceUid}
+          title={s.seriesDescription ?? s.seriesInstanceUid}
+          onClick={() => onOpen(s, performance.now())}
+        >
+          <Thumbnail uid={s.thumbnailSopInstanceUid} loader={loader} />
+          <span className="thumb-label">
+            {s.seriesNumber !== undefined ? `#${s.seriesNumber} ` : ''}{s.seriesDescription || s.modality || 'Series'}
+          </span>
+          <span className="thumb-count">{s.instanceCount} im</span>
+        </button>
+      ))}
+    </section>
+  );
+}
+
+const THUMB = 96;
+
+function Thumbnail({ uid, loader }: { uid?: string; loader: FrameLoader }) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    const canvas = ref.current;
+    if (!uid || !canvas) return;
+    let live = true;
+    loader.load(uid, { front: false }).then((frame) => {
+      if (!live) return;
+      const img = document.createElement('canvas');
+      img.width = frame.columns;
+      img.height = frame.rows;
+      const ictx = img.getContext('2d');
+      const ctx = canvas.getContext('2d');
+      if (!ictx || !ctx) return;
+      const data = ictx.createImageData(frame.columns, frame.rows);
+      renderVoi(frame, percentileVoi(frame), false, data.data);
+      ictx.putImageData(data, 0, 0);
+      const s = Math.min(THUMB / frame.columns, THUMB / frame.rows);
+      ctx.fillStyle = '#000';
+      ctx.fillRect(0, 0, THUMB, THUMB);
+      ctx.imageSmoothingEnabled = true;
+      ctx.imageSmoothingQuality = 'high';
+      const w = frame.columns * s;
+      const h = frame.rows * s;
+      ctx.drawImage(img, (THUMB - w) / 2, (THUMB - h) / 2, w, h);
+      canvas.dataset.drawn = 'true';
+    }).catch(() => { if (live) canvas.dataset.drawn = 'error'; });
+    return () => { live = false; };
+  }, [uid, loader]);
+  return <canvas ref={ref} className="thumb-canvas" width={THUMB} height={THUMB} />;
+}

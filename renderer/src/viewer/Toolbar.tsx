@@ -1,0 +1,69 @@
+/** The viewer toolbar: W/L presets, tools, invert, zoom, reset and cine. Buttons call the controller directly. */
+import type { ViewportController, ViewportUiState } from './viewport-controller.js';
+import { VOI_PRESETS, type PresetId } from './voi.js';
+
+export interface ToolbarProps {
+  viewport: ViewportController | null;
+  ui: ViewportUiState;
+}
+
+export function Toolbar({ viewport: v, ui }: ToolbarProps) {
+  const disabled = !v || !ui.hasSeries;
+  return (
+    <div className="toolbar" role="toolbar" aria-label="Viewer tools">
+      <label className="tb-group">
+        <span className="tb-label">W/L</span>
+        <select
+          data-testid="wl-preset"
+          value={ui.presetId}
+          disabled={disabled}
+          onChange={(e) => {
+            if (e.target.value !== 'custom') v?.applyPreset(e.target.value as PresetId);
+            e.target.blur(); // give the arrow keys back to the viewer
+          }}
+        >
+          {ui.presetId === 'custom' && <option value="custom">Custom</option>}
+          {VOI_PRESETS.map((p, i) => (
+            <option key={p.id} value={p.id}>{`${i + 1} · ${p.label}`}</option>
+          ))}
+        </select>
+      </label>
+      <div className="tb-group" role="group" aria-label="Mouse tool">
+        <ToolButton v={v} ui={ui} tool="wl" label="W/L" hotkey="W" disabled={disabled} />
+        <ToolButton v={v} ui={ui} tool="pan" label="Pan" hotkey="P" disabled={disabled} />
+        <ToolButton v={v} ui={ui} tool="zoom" label="Zoom" hotkey="Z" disabled={disabled} />
+      </div>
+      <div className="tb-group">
+        <button type="button" data-testid="btn-invert" aria-pressed={ui.invert} className={ui.invert ? 'active' : ''} disabled={disabled} title="Invert (I)" onClick={() => v?.toggleInvert()}>Invert</button>
+        <button type="button" data-testid="btn-fit" disabled={disabled} title="Fit (F, double-click)" onClick={() => v?.fit()}>Fit</button>
+        <button type="button" data-testid="btn-1to1" disabled={disabled} title="One image pixel per screen pixel" onClick={() => v?.oneToOne()}>1:1</button>
+        <button type="button" disabled={disabled} title="Zoom in (=)" onClick={() => v?.zoomIn()}>+</button>
+        <button type="button" disabled={disabled} title="Zoom out (-)" onClick={() => v?.zoomOut()}>−</button>
+        <button type="button" data-testid="btn-reset" disabled={disabled} title="Reset (Space)" onClick={() => v?.reset()}>Reset</button>
+      </div>
+      <div className="tb-group">
+        <button type="button" data-testid="btn-cine" aria-pressed={ui.cinePlaying} className={ui.cinePlaying ? 'active' : ''} disabled={disabled} title="Cine (C)" onClick={() => v?.toggleCine()}>
+          {ui.cinePlaying ? '■ Stop' : '▶ Cine'}
+        </button>
+        <label className="tb-fps">
+          <input
+            type="number" min={1} max={60} step={1} value={ui.cineFps} disabled={disabled} aria-label="Cine frames per second"
+            onChange={(e) => { const n = Number(e.target.value); if (Number.isFinite(n) && n > 0) v?.setCineFps(n); }}
+          />
+          <span className="tb-label">fps</span>
+        </label>
+      </div>
+    </div>
+  );
+}
+
+function ToolButton({ v, ui, tool, label, hotkey, disabled }: {
+  v: ViewportController | null; ui: ViewportUiState; tool: ViewportUiState['tool']; label: string; hotkey: string; disabled: boolean;
+}) {
+  const active = ui.tool === tool;
+  return (
+    <button type="button" data-testid={`tool-${tool}`} aria-pressed={active} className={active ? 'active' : ''} disabled={disabled} title={`${label} tool (${hotkey})`} onClick={() => v?.setTool(tool)}>
+      {label}
+    </button>
+  );
+}
