@@ -35,7 +35,7 @@ function findElectronBinary() {
     const p = path.join(override, executable || 'electron');
     return existsSync(p) ? { found: true, path: p } : { found: false, why: `ELECTRON_OVERRIDE_DIST_PATH has no ${p}` };
   }
-  if (!executable) return { found: false, why: `${path.relative(root, pathFile)} is missing (the binary was never downloaded)` };
+  if (!executable) return { found: false, why: `${path.relative(root, pathFile)} is missing, so the binary was never downloaded` };
   const p = path.join(pkgDir, 'dist', executable);
   return existsSync(p) ? { found: true, path: p } : { found: false, why: `${path.relative(root, p)} is missing` };
 }
@@ -67,7 +67,7 @@ if (electron.found) {
 } else {
   console.error(
     [
-      `Electron's binary is not installed on this machine (${electron.why}).`,
+      `Electron's binary is not installed on this machine: ${electron.why}.`,
       '  To install it: `node node_modules/electron/install.js` (downloads Electron; needs network access),',
       '  or set ELECTRON_OVERRIDE_DIST_PATH to a folder holding an Electron build.',
       'Starting browser mode instead (`medfedpure serve`); open the URL it prints.',

@@ -81,8 +81,10 @@ export function encodeMessage(value: unknown): Uint8Array<ArrayBuffer> {
   if (!LITTLE_ENDIAN_HOST) throw new CodecError('The message codec requires a little-endian host');
   const arrays: ArrayBufferView[] = [];
   const names: string[] = [];
-  const json = JSON.stringify(value, function replacer(this: unknown, _key: string, v: unknown): unknown {
-    if (typeof v !== 'object' || v === null) return v;
+  const json = JSON.stringify(value, function replacer(this: unknown, key: string, after: unknown): unknown {
+    // `this[key]` is the value before any toJSON() (Node's Buffer has one that would turn it into a number array).
+    const v = (this as Record<string, unknown>)[key];
+    if (typeof v !== 'object' || v === null) return after;
     if (ArrayBuffer.isView(v)) {
       const type = typedArrayName(v);
       arrays.push(v);
@@ -93,7 +95,7 @@ export function encodeMessage(value: unknown): Uint8Array<ArrayBuffer> {
     if (!Array.isArray(v) && Object.prototype.hasOwnProperty.call(v, '$bin')) {
       throw new CodecError('Objects with a "$bin" key are reserved by the message codec');
     }
-    return v;
+    return after;
   });
   // First pass gave us the arrays; lay them out, then write the JSON with the chunk table.
   const chunks: ChunkInfo[] = [];

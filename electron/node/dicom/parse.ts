@@ -36,6 +36,11 @@ export function parseDicomFile(bytes: Uint8Array, file: string): DataSet {
     const why = bytes.length < PREAMBLE + 4 ? `only ${bytes.length} bytes, too short for a DICOM Part 10 file` : 'no "DICM" marker at byte 128: not a DICOM Part 10 file';
     throw new DicomError('NOT_DICOM', file, why);
   }
+  // A file cut inside its meta information: (0002,0000) says how long the meta group is.
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 144 || (view.getUint32(132, true) === 0x00000002 && 144 + view.getUint32(140, true) > bytes.length)) {
+    throw new DicomError('TRUNCATED', file, 'file ends inside the file meta information');
+  }
   // Check the transfer syntax first, from the meta header alone, so compressed files get the right error.
   let meta: DataSet;
   try {

@@ -1,11 +1,12 @@
 /**
- * `medfedpure bench train [--json] [--steps N] [--threads N] [--batch N]`: time one training step (forward +
+ * `medfedpure bench train [--json] [--steps N] [--threads N] [--batch N] [--model cnn|unet|both]`: time one training step (forward +
  * backward, batch 32 at 64×64 by default) of the reference CNN (the classifier) and the reference UNet, report RSS
  * before and after the timed steps (run `--steps 10000` once to show memory stays flat), and — only when
  * /usr/bin/python3 can import torch — time the same models in torch (native-models/bench/torch_ref.py, 2 threads)
  * in the same run and print ours/torch.
  */
 import { spawnSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as classifier from '../nets/classifier.js';
 import * as unet from '../nets/unet.js';
@@ -24,12 +25,15 @@ interface ModelResult {
   rssMBAfterWarmup: number;
   rssMBEnd: number;
   rssMBMax: number;
+  /** [step, RSS MB] samples across the timed steps (about 20). */
+  rssTrace: [number, number][];
   torchMsPerStep?: number;
   ratioOursOverTorch?: number;
 }
 
-function parseArgs(argv: string[]): { json: boolean; steps?: number; threads: number; batch: number } {
-  const o = { json: false, steps: undefined as number | undefined, threads: 2, batch: 32 };
+type Which = 'cnn' | 'unet' | 'both';
+function parseArgs(argv: string[]): { json: boolean; steps?: number; threads: number; batch: number; model: Which } {
+  const o = { json: false, steps: undefined as number | undefined, threads: 2, batch: 32, model: 'both' as Which };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = (): number => {
@@ -41,7 +45,11 @@ function parseArgs(argv: string[]): { json: boolean; steps?: number; threads: nu
     else if (a === '--steps') o.steps = num();
     else if (a === '--threads') o.threads = num();
     else if (a === '--batch') o.batch = num();
-    else throw new Error(`unknown option ${a} (use --json, --steps N, --threads N, --batch N)`);
+    else if (a === '--model') {
+      const m = argv[++i];
+      if (m !== 'cnn' && m !== 'unet' && m !== 'both') throw new Error('--model must be cnn, unet or both');
+      o.model = m;
+    } else throw new Error(`unknown option ${a} (use --json, --steps N, --threads N, --batch N, --model cnn|unet|both)`);
   }
   return o;
 }
@@ -53,11 +61,17 @@ async function timeSteps(step: StepFn, w: NamedWeights, x: TensorF32, y: Int32Ar
   const rssWarm = rssMB();
   let rssMax = rssWarm;
   const times: number[] = [];
+  const trace: [number, number][] = [];
+  const every = Math.max(1, Math.floor(steps / 20));
   for (let i = 0; i < steps; i++) {
     const t0 = performance.now();
     await step(w, { x, y });
     times.push(performance.now() - t0);
-    if (i % 50 === 0) rssMax = Math.max(rssMax, rssMB());
+    if (i % every === 0 || i === steps - 1) {
+      const r = rssMB();
+      rssMax = Math.max(rssMax, r);
+      trace.push([i + 1, Math.round(r)]);
+    }
   }
   const sorted = [...times].sort((a, b) => a - b);
   return {
@@ -66,6 +80,7 @@ async function timeSteps(step: StepFn, w: NamedWeights, x: TensorF32, y: Int32Ar
     rssWarm,
     rssEnd: rssMB(),
     rssMax: Math.max(rssMax, rssMB()),
+    trace,
   };
 }
 
@@ -76,7 +91,8 @@ function torchAvailable(): boolean {
 
 function runTorch(batch: number, threads: number, steps: number): Record<string, number> | undefined {
   const script = fileURLToPath(new URL('../../bench/torch_ref.py', import.meta.url));
-  const r = spawnSync('/usr/bin/python3', [script, '--batch', String(batch), '--threads', String(threads), '--steps', String(steps)], { encoding: 'utf8', timeout: 1_800_000 });
+  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+  const r = spawnSync('/usr/bin/python3', [script, '--batch', String(batch), '--threads', String(threads), '--steps', String(steps)], { encoding: 'utf8', timeout: 1_800_000, env });
   if (r.status !== 0) {
     process.stderr.write(`torch reference failed: ${r.stderr}\n`);
     return undefined;
@@ -98,41 +114,47 @@ export async function benchTrainCommand(argv: string[]): Promise<number> {
   const y = Int32Array.from({ length: n }, () => rng.int(2));
   const results: ModelResult[] = [];
 
-  const cnnSteps = args.steps ?? 30;
-  const cw = classifier.init(classifier.CLASSIFIER_DEFAULT, 0);
-  const cstep = classifier.makeTrainStep(classifier.CLASSIFIER_DEFAULT, { threads: args.threads });
-  const c = await timeSteps(cstep, cw, x, y, cnnSteps, 3);
-  await cstep.release();
-  results.push({ model: 'reference-cnn (classifier)', params: classifier.parameterCount().total, batch: n, size: 64, steps: cnnSteps, msPerStepMedian: c.median, msPerStepMean: c.mean, rssMBAfterWarmup: c.rssWarm, rssMBEnd: c.rssEnd, rssMBMax: c.rssMax });
-
-  const unetSteps = args.steps ?? 5;
-  const uw = unet.init(unet.UNET_DEFAULT, 0);
-  const ustep = unet.makeTrainStep(unet.UNET_DEFAULT, { threads: args.threads, seed: 0 });
-  const u = await timeSteps(ustep, uw, x, y, unetSteps, 1);
-  await ustep.release();
-  let up = 0;
-  for (const t of uw.values()) up += t.data.length;
-  results.push({ model: 'reference-unet (DDPM ε)', params: up, batch: n, size: 64, steps: unetSteps, msPerStepMedian: u.median, msPerStepMean: u.mean, rssMBAfterWarmup: u.rssWarm, rssMBEnd: u.rssEnd, rssMBMax: u.rssMax });
+  const loadBefore = loadavg()[0];
+  const run = async (name: string, params: number, step: StepFn & { release(): Promise<void> }, w: NamedWeights, steps: number) => {
+    const m = await timeSteps(step, w, x, y, steps, 2); // two warm-up runs: the second settles the memory arena
+    await step.release();
+    results.push({ model: name, params, batch: n, size: 64, steps, msPerStepMedian: m.median, msPerStepMean: m.mean, rssMBAfterWarmup: m.rssWarm, rssMBEnd: m.rssEnd, rssMBMax: m.rssMax, rssTrace: m.trace });
+  };
+  if (args.model !== 'unet') {
+    await run('reference-cnn (classifier)', classifier.parameterCount().total, classifier.makeTrainStep(classifier.CLASSIFIER_DEFAULT, { threads: args.threads }), classifier.init(classifier.CLASSIFIER_DEFAULT, 0), args.steps ?? 30);
+  }
+  if (args.model !== 'cnn') {
+    const uw = unet.init(unet.UNET_DEFAULT, 0);
+    let up = 0;
+    for (const t of uw.values()) up += t.data.length;
+    await run('reference-unet (DDPM eps)', up, unet.makeTrainStep(unet.UNET_DEFAULT, { threads: args.threads, seed: 0 }), uw, args.steps ?? 5);
+  }
 
   const hasTorch = torchAvailable();
   if (hasTorch) {
-    const t = runTorch(n, args.threads, Math.min(cnnSteps, 30));
+    const t = runTorch(n, args.threads, Math.min(args.steps ?? 30, 30));
     if (t) {
-      const pairs: [number, string][] = [[0, 'cnn_ms'], [1, 'unet_ms']];
-      for (const [i, key] of pairs) {
+      for (const r of results) {
+        const key = r.model.startsWith('reference-cnn') ? 'cnn_ms' : 'unet_ms';
         if (t[key] !== undefined) {
-          results[i].torchMsPerStep = t[key];
-          results[i].ratioOursOverTorch = results[i].msPerStepMedian / t[key];
+          r.torchMsPerStep = t[key];
+          r.ratioOursOverTorch = r.msPerStepMedian / t[key];
         }
       }
     }
   }
 
-  const report = { threads: args.threads, torch: hasTorch ? 'measured' : 'not available (/usr/bin/python3 cannot import torch)', results };
+  const report = {
+    threads: args.threads,
+    cpus: cpus().length,
+    loadavg1m: { before: loadBefore, after: loadavg()[0] },
+    torch: hasTorch ? 'measured' : 'not available (/usr/bin/python3 cannot import torch)',
+    results,
+  };
   if (args.json) {
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   } else {
-    process.stdout.write(`training step, batch ${n} at 64×64, ${args.threads} intra-op threads (onnxruntime CPU)\n`);
+    process.stdout.write(`training step, batch ${n} at 64×64, ${args.threads} intra-op threads (onnxruntime CPU), load average ${report.loadavg1m.before.toFixed(2)} → ${report.loadavg1m.after.toFixed(2)} on ${report.cpus} CPUs\n`);
     for (const r of results) {
       const torch = r.torchMsPerStep !== undefined ? `  torch ${r.torchMsPerStep.toFixed(1)} ms  ours/torch ${r.ratioOursOverTorch!.toFixed(2)}×` : '';
       process.stdout.write(`${r.model.padEnd(28)} ${String(r.params).padStart(8)} params  median ${r.msPerStepMedian.toFixed(1)} ms  mean ${r.msPerStepMean.toFixed(1)} ms  (${r.steps} steps)  RSS ${r.rssMBAfterWarmup.toFixed(0)} → ${r.rssMBEnd.toFixed(0)} MB (max ${r.rssMBMax.toFixed(0)})${torch}\n`);

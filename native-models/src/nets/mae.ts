@@ -166,15 +166,18 @@ function checkImages(c: MaeConfig, x: TensorF32): number {
   return x.shape[0];
 }
 
-/** StepFn: a fresh seeded mask per call (seed, seed+1, ...). */
+/**
+ * StepFn: a fresh seeded mask per call — from `batch.seed` when the trainer sets it (exact resume), else from a
+ * private counter (seed, seed+1, ...).
+ */
 export function makeTrainStep(c: MaeConfig = MAE_DEFAULT, opts: SessionOptions & { seed?: number } = {}): StepFn & { release(): Promise<void> } {
   const runner = new GraphRunner(opts);
   let calls = 0;
   const seed = opts.seed ?? 0;
-  const step = async (weights: NamedWeights, batch: { x: TensorF32 }) => {
+  const step = async (weights: NamedWeights, batch: { x: TensorF32; seed?: number }) => {
     const n = checkImages(c, batch.x);
     const g = await runner.get(`train:${n}`, () => buildTrainGraph(c, n));
-    const m = sampleMask(c, n, seed * 1_000_003 + calls++);
+    const m = sampleMask(c, n, batch.seed ?? seed * 1_000_003 + calls++);
     return (await runStep(g, weights, { x: batch.x, keep: m.keep, restore: m.restore, mask: m.mask })).result;
   };
   return Object.assign(step, { release: () => runner.release() });

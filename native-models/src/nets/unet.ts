@@ -157,10 +157,12 @@ export function sampleNoise(c: UnetConfig, n: number, rng: Rng) {
 export function makeTrainStep(c: UnetConfig = UNET_DEFAULT, opts: SessionOptions & { seed?: number } = {}): StepFn & { release(): Promise<void> } {
   const runner = new GraphRunner(opts);
   const rng = new Rng(opts.seed ?? 0);
-  const step = async (weights: NamedWeights, batch: { x: TensorF32 }) => {
+  const step = async (weights: NamedWeights, batch: { x: TensorF32; seed?: number }) => {
     const n = checkImages(c, batch.x);
     const g = await runner.get(`train:${n}`, () => buildTrainGraph(c, n));
-    return (await runStep(g, weights, { x0: batch.x, ...sampleNoise(c, n, rng) })).result;
+    // The trainer's per-step seed makes timesteps and noise replay exactly on resume.
+    const r = batch.seed !== undefined ? new Rng(batch.seed) : rng;
+    return (await runStep(g, weights, { x0: batch.x, ...sampleNoise(c, n, r) })).result;
   };
   return Object.assign(step, { release: () => runner.release() });
 }
