@@ -125,7 +125,7 @@ export function App({ client }: { client: ApiClient }) {
             <Viewport client={client} loader={loader} onReady={onViewportReady} onUiState={setUi} />
             {!ui.hasSeries && <div className="viewport-empty">{ui.error ?? 'Select a study to view its images.'}</div>}
           </div>
-          <footer className="hotkey-help">{hotkeyHelp()}</footer>
+          <footer className="hotkey-help" title={hotkeyHelp()}>{hotkeyHelp()}</footer>
         </div>
       </main>
       {view === 'audit' && <AuditPage client={client} />}

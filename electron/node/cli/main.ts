@@ -6,6 +6,7 @@
  *   audit verify|list  the audit log (audit.ts)
  *   bench train        native-models training benchmark (loaded on demand)
  *   dataset            native-models dataset tools (loaded on demand)
+ *   train              native-models training recipes (loaded on demand)
  *
  * Every subcommand takes --help and --json. Exit status 2 means a usage error.
  */
@@ -25,6 +26,8 @@ Commands:
   audit list [--limit N] [--data-dir D]  show recent audit events
   bench train ...                        native-models training benchmark
   dataset ...                            dataset tools (native-models)
+  train classifier|mae|diffusion --data DIR ...
+                                         train a model and write its artifact + model card
 
 Every command takes --json (machine-readable output) and --help.
 Data directory: --data-dir, else $MEDFEDPURE_DATA_DIR, else the per-user data directory.`;
@@ -58,6 +61,7 @@ function pluggable(label: string, relativeModule: string, exportName: string): C
 
 const benchTrain = pluggable('bench train', '../../../native-models/src/bench/train-bench.js', 'benchTrainCommand');
 const dataset = pluggable('dataset', '../../../native-models/src/data/cli.js', 'datasetCommand');
+const trainModel = pluggable('train', '../../../native-models/src/recipes/cli.js', 'trainCommand');
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -84,6 +88,8 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown bench "${rest[0] ?? ''}" (available: train)`);
       case 'dataset':
         return await dataset(rest);
+      case 'train':
+        return await trainModel(rest);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

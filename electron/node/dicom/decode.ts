@@ -13,32 +13,63 @@ import { readImageInfo, readInstanceHeader, type ImageInfo } from './header.js';
 import { parseDicomFile } from './parse.js';
 import { EXPLICIT_BE } from './transfer-syntax.js';
 
-/** Stored pixel values of frame `frameIndex`, before rescale, as plain numbers in a Float64-safe range. */
-export function readStoredValues(ds: DataSet, info: ImageInfo, frameIndex = 0): Float64Array | Int32Array {
+type IntArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
+
+/**
+ * The frame's words as a typed array of the allocated width, in host (little-endian) order: a zero-copy view when
+ * the data is little endian and aligned, else a copy (byte-swapped for big endian).
+ */
+function rawWords(ds: DataSet, info: ImageInfo, frameIndex: number): Uint8Array | Uint16Array | Uint32Array {
   const pixel = ds.elements.x7fe00010;
   const n = info.rows * info.columns;
   const bytesPer = info.bitsAllocated / 8;
   const bigEndian = ds.string('x00020010') === EXPLICIT_BE;
   const bytes = ds.byteArray;
-  const start = pixel.dataOffset + frameIndex * n * bytesPer;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const shift = info.highBit + 1 - info.bitsStored;
-  const mask = info.bitsStored === 32 ? 0xffffffff : 2 ** info.bitsStored - 1;
+  const start = bytes.byteOffset + pixel.dataOffset + frameIndex * n * bytesPer;
+  if (info.bitsAllocated === 8) {
+    const view = new Uint8Array(bytes.buffer, start, n);
+    // In explicit big endian, pixel data with VR OW is a sequence of 16-bit words even when Bits Allocated is 8.
+    if (!(bigEndian && pixel.vr === 'OW')) return view;
+    const swapped = new Uint8Array(n);
+    const all = new Uint8Array(bytes.buffer, start, n + (n % 2));
+    for (let i = 0; i < n; i++) swapped[i] = all[i ^ 1];
+    return swapped;
+  }
+  const Ctor = info.bitsAllocated === 16 ? Uint16Array : Uint32Array;
+  if (!bigEndian && start % bytesPer === 0) return new Ctor(bytes.buffer, start, n);
+  const out = new Ctor(n);
+  const dv = new DataView(bytes.buffer, start, n * bytesPer);
+  if (info.bitsAllocated === 16) for (let i = 0; i < n; i++) out[i] = dv.getUint16(2 * i, !bigEndian);
+  else for (let i = 0; i < n; i++) out[i] = dv.getUint32(4 * i, !bigEndian);
+  return out;
+}
+
+/**
+ * Stored pixel values of frame `frameIndex`, before rescale: Bits Stored extracted at High Bit, sign-extended
+ * when Pixel Representation is 1. Returns a typed array whose elements are those values.
+ */
+export function readStoredValues(ds: DataSet, info: ImageInfo, frameIndex = 0): IntArray | Float64Array {
+  const raw = rawWords(ds, info, frameIndex);
   const signed = info.pixelRepresentation === 1;
+  const shift = info.highBit + 1 - info.bitsStored;
+  if (shift === 0 && info.bitsStored === info.bitsAllocated) {
+    // The common case: all allocated bits are stored. Signed data is the same bytes read as signed integers.
+    if (!signed) return raw;
+    const S = info.bitsAllocated === 8 ? Int8Array : info.bitsAllocated === 16 ? Int16Array : Int32Array;
+    return new S(raw.buffer, raw.byteOffset, raw.length);
+  }
+  const n = raw.length;
+  const mask = info.bitsStored === 32 ? 0xffffffff : 2 ** info.bitsStored - 1;
+  const out = info.bitsAllocated === 32 ? new Float64Array(n) : new Int32Array(n);
+  if (!signed) {
+    for (let i = 0; i < n; i++) out[i] = ((raw[i] >>> shift) & mask) >>> 0;
+    return out;
+  }
   const signBit = 2 ** (info.bitsStored - 1);
   const range = 2 ** info.bitsStored;
-
-  const out = info.bitsAllocated === 32 ? new Float64Array(n) : new Int32Array(n);
-  // In explicit big endian, pixel data with VR OW is a sequence of 16-bit words even when Bits Allocated is 8.
-  const swapBytePairs = bigEndian && info.bitsAllocated === 8 && pixel.vr === 'OW';
   for (let i = 0; i < n; i++) {
-    let raw: number;
-    if (info.bitsAllocated === 8) raw = bytes[start + (swapBytePairs ? i ^ 1 : i)];
-    else if (info.bitsAllocated === 16) raw = view.getUint16(start + 2 * i, !bigEndian);
-    else raw = view.getUint32(start + 4 * i, !bigEndian);
-    let v = ((raw >>> shift) & mask) >>> 0;
-    if (signed && v >= signBit) v -= range;
-    out[i] = v;
+    const v = ((raw[i] >>> shift) & mask) >>> 0;
+    out[i] = v >= signBit ? v - range : v;
   }
   return out;
 }

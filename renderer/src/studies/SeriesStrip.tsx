@@ -43,7 +43,7 @@ function Thumbnail({ uid, loader }: { uid?: string; loader: FrameLoader }) {
     const canvas = ref.current;
     if (!uid || !canvas) return;
     let live = true;
-    loader.load(uid, { front: false }).then((frame) => {
+    loader.load(uid, { priority: 'low' }).then((frame) => {
       if (!live) return;
       const img = document.createElement('canvas');
       img.width = frame.columns;

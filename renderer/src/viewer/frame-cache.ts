@@ -53,14 +53,19 @@ interface Pending {
 }
 
 /**
- * Loads frames through the API into a `FrameCache`.
- *  - `load(uid)` is urgent: it jumps ahead of queued prefetches.
- *  - `prefetch(uids)` replaces the background queue (earlier entries first); already-cached or in-flight
+ * Loads frames through the API into a `FrameCache`. Three tiers, served in this order:
+ *  - `load(uid)`: urgent (the slice on screen); jumps ahead of everything queued.
+ *  - `load(uid, { priority: 'low' })`: wanted soon but not now (thumbnails).
+ *  - `prefetch(uids)`: replaces the background queue (earlier entries first); already-cached or in-flight
  *    ones are skipped. Callers order the list outward from the current slice.
+ * While a `hold()` is active only urgent requests start, so e.g. a series' first image does not queue behind
+ * thumbnail decodes on the server.
  */
 export class FrameLoader {
   private readonly inFlight = new Map<string, Promise<Frame>>();
   private readonly urgent: Pending[] = [];
+  private readonly low: Pending[] = [];
+  private holds = 0;
   private background: string[] = [];
   private running = 0;
   private readonly listeners = new Set<Listener>();
@@ -78,28 +83,46 @@ export class FrameLoader {
   }
 
   /**
-   * Fetch now. `front` (default) puts it ahead of every other waiting request (the slice on screen);
-   * `front: false` queues it behind earlier urgent ones but still ahead of prefetch (thumbnails).
+   * Fetch a frame. Default priority 'now' puts it ahead of every other waiting request (the slice on
+   * screen); 'low' queues it behind urgent ones but ahead of prefetch, and not during a hold (thumbnails).
    */
-  load(uid: string, opts: { front?: boolean } = {}): Promise<Frame> {
+  load(uid: string, opts: { priority?: 'now' | 'low' } = {}): Promise<Frame> {
     const cached = this.cache.get(uid);
     if (cached) return Promise.resolve(cached);
     const flying = this.inFlight.get(uid);
     if (flying) return flying;
-    const queuedAt = this.urgent.findIndex((p) => p.uid === uid);
-    if (queuedAt >= 0) {
-      const queued = this.urgent[queuedAt];
-      if (opts.front !== false && queuedAt > 0) { this.urgent.splice(queuedAt, 1); this.urgent.unshift(queued); }
+    const urgentAt = this.urgent.findIndex((p) => p.uid === uid);
+    if (urgentAt >= 0) {
+      const queued = this.urgent[urgentAt];
+      if (opts.priority !== 'low' && urgentAt > 0) { this.urgent.splice(urgentAt, 1); this.urgent.unshift(queued); }
+      return queued.promise;
+    }
+    const lowAt = this.low.findIndex((p) => p.uid === uid);
+    if (lowAt >= 0) {
+      const queued = this.low[lowAt];
+      if (opts.priority !== 'low') { this.low.splice(lowAt, 1); this.urgent.unshift(queued); this.pump(); }
       return queued.promise;
     }
     let resolve!: (f: Frame) => void;
     let reject!: (e: unknown) => void;
     const promise = new Promise<Frame>((res, rej) => { resolve = res; reject = rej; });
     const entry = { uid, resolve, reject, promise };
-    if (opts.front === false) this.urgent.push(entry);
+    if (opts.priority === 'low') this.low.push(entry);
     else this.urgent.unshift(entry);
     this.pump();
     return promise;
+  }
+
+  /** Start only urgent requests until the returned release function is called (idempotent). */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      this.pump();
+    };
   }
 
   prefetch(uids: readonly string[]): void {
@@ -113,13 +136,14 @@ export class FrameLoader {
   }
 
   get pendingCount(): number {
-    return this.urgent.length + this.background.length + this.running;
+    return this.urgent.length + this.low.length + this.background.length + this.running;
   }
 
   private pump(): void {
     while (this.running < this.concurrency) {
-      const next = this.urgent.shift();
+      const next = this.urgent.shift() ?? (this.holds === 0 ? this.low.shift() : undefined);
       if (next) { this.start(next.uid).then(next.resolve, next.reject); continue; }
+      if (this.holds > 0) return;
       const uid = this.background.shift();
       if (uid === undefined) return;
       if (this.cache.has(uid) || this.inFlight.has(uid)) continue;

@@ -72,6 +72,8 @@ export class ViewportController {
   private rendered: { frame: Frame; center: number; width: number; invert: boolean } | null = null;
 
   private firstImageStart = 0;
+  /** Releases the loader hold taken while a series opens (see FrameLoader.hold). */
+  private releaseHold: (() => void) | null = null;
   private awaitingFirstImage = false;
   private wheelAccum = 0;
   private drag: { mode: Tool; x: number; y: number; voi: Voi; zoom: number; panX: number; panY: number; range: number } | null = null;
@@ -113,6 +115,7 @@ export class ViewportController {
   }
 
   dispose(): void {
+    this.releaseHoldNow();
     this.stopCine();
     cancelAnimationFrame(this.raf);
     this.resizeObserver.disconnect();
@@ -130,6 +133,9 @@ export class ViewportController {
     const gen = ++this.generation;
     this.stopCine();
     this.loader.cancelPrefetch();
+    // Until the first image is on screen, nothing else (thumbnails, prefetch) may compete with it.
+    this.releaseHold?.();
+    this.releaseHold = this.loader.hold();
     this.firstImageStart = clickTime;
     this.awaitingFirstImage = true;
     this.root.removeAttribute('data-first-image-ms');
@@ -140,6 +146,7 @@ export class ViewportController {
       opened = await this.client.invoke('series.open', { seriesInstanceUid: series.seriesInstanceUid });
     } catch (e) {
       if (gen !== this.generation) return;
+      this.releaseHoldNow();
       this.error = `Could not open series: ${errorMessage(e)}`;
       this.emitUi();
       this.invalidate();
@@ -157,6 +164,7 @@ export class ViewportController {
     this.panX = this.panY = 0;
     this.rendered = null;
     this.emitUi();
+    if (uids.length === 0) this.releaseHoldNow();
     this.showIndex(0);
   }
 
@@ -193,7 +201,12 @@ export class ViewportController {
     } else {
       // The slice on screen first; neighbours only once it is here, so they do not compete with it.
       this.loader.load(uid).then(prefetch, (e) => {
-        if (gen === this.generation) { this.error = `Slice ${this.index + 1}: ${errorMessage(e)}`; this.emitUi(); this.invalidate(); }
+        if (gen === this.generation) {
+          this.releaseHoldNow();
+          this.error = `Slice ${this.index + 1}: ${errorMessage(e)}`;
+          this.emitUi();
+          this.invalidate();
+        }
         prefetch();
       });
     }
@@ -207,6 +220,11 @@ export class ViewportController {
     const shown = this.rendered?.frame.sopInstanceUid;
     if (shown === open.uids[this.index]) return;
     if (open.uids.includes(frame.sopInstanceUid)) this.invalidate();
+  }
+
+  private releaseHoldNow(): void {
+    this.releaseHold?.();
+    this.releaseHold = null;
   }
 
   // ---------- window / level, invert, zoom, pan ----------
@@ -421,6 +439,7 @@ export class ViewportController {
         this.awaitingFirstImage = false;
         const ms = performance.now() - this.firstImageStart;
         this.root.dataset.firstImageMs = ms.toFixed(1);
+        this.releaseHoldNow();
       }
       this.writeOverlay(frame, isCurrent, scale);
     } else {

@@ -58,6 +58,9 @@ test('elementwise binary ops with broadcasting', async () => {
   await check(['Div'], { a: S([2, 3]), b: S([3], { lo: 0.5, hi: 2 }) }, (b, v) => b.div(v.a, v.b));
   await check(['Pow'], { a: S([2, 3], { lo: 0.5, hi: 2 }), p: S([3], { lo: 0.5, hi: 3 }) }, (b, v) => b.pow(v.a, v.p));
   await check(['Sum'], { a: S([2, 3]), b: S([3]), c: S([2, 1]) }, (b, v) => b.sum([v.a, v.b, v.c]));
+  // SiLU pattern x·σ(x) (fused rule), both operand orders, and with σ(x) also used elsewhere
+  await check(['Mul'], { x: S([2, 5], { lo: -3, hi: 3 }) }, (b, v) => b.mul(v.x, b.sigmoid(v.x)));
+  await check(['Mul'], { x: S([2, 5], { lo: -3, hi: 3 }) }, (b, v) => { const s = b.sigmoid(v.x); return b.add(b.mul(s, v.x), b.mul(s, s)); });
   await check(['Where'], { a: S([2, 3]), c: S([3]) }, (b, v) => b.where(b.greater(v.a, b.scalar(0)), v.a, v.c));
 });
 

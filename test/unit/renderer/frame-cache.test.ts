@@ -99,3 +99,35 @@ test('a new prefetch list replaces the queued one', async () => {
   assert.deepEqual(fake.calls, ['a', 'x', 'y']);
   assert.equal(loader.pendingCount, 0);
 });
+
+test('during a hold only urgent loads start; low-priority (thumbnail) loads wait, then go before prefetch', async () => {
+  const fake = fakeClient();
+  const loader = new FrameLoader(fake.client, new FrameCache(1e6), 4);
+  const release = loader.hold();
+  const thumb = loader.load('t', { priority: 'low' });
+  loader.prefetch(['p1']);
+  const first = loader.load('first');
+  assert.deepEqual(fake.calls, ['first']);
+  await fake.release('first');
+  await first;
+  assert.deepEqual(fake.calls, ['first']); // still held
+  release();
+  release(); // idempotent
+  assert.deepEqual(fake.calls, ['first', 't', 'p1']);
+  await fake.release('t');
+  await fake.release('p1');
+  assert.equal((await thumb).sopInstanceUid, 't');
+  assert.equal(loader.pendingCount, 0);
+});
+
+test('an urgent load of a queued low-priority frame promotes it', async () => {
+  const fake = fakeClient();
+  const loader = new FrameLoader(fake.client, new FrameCache(1e6), 1);
+  const release = loader.hold();
+  const low = loader.load('x', { priority: 'low' });
+  const now = loader.load('x');
+  assert.deepEqual(fake.calls, ['x']);
+  release();
+  await fake.release('x');
+  assert.equal(await low, await now);
+});

@@ -6,6 +6,7 @@
  * | Add a+b     | ḡ , ḡ            (summed to each shape)  |
  * | Sub a−b     | ḡ , −ḡ                                  |
  * | Mul a·b     | ḡ·b , ḡ·a                               |
+ * | Mul x·σ(x)  | ḡ·(σ + y·(1−σ)) to x   (SiLU, fused)    |
  * | Div a/b     | ḡ/b , −ḡ·y/b                            |
  * | Pow a^p     | ḡ·p·a^(p−1) , ḡ·y·ln a                   |
  * | Sum Σxᵢ     | ḡ for each                              |
@@ -27,9 +28,21 @@
  * | Cast        | ḡ (float → float only)                  |
  */
 import type { Value } from '../../graph/builder.js';
-import { attrInt, g0, sumToShape, type VjpRule } from '../vjp.js';
+import { attrInt, g0, sumToShape, type VjpArgs, type VjpRule } from '../vjp.js';
 
 const need = (v: Value | undefined, on: boolean): v is Value => on && v !== undefined;
+
+/** For Mul(x, Sigmoid(x)) (either order, same shapes): which operand is x. */
+function siluOperands(a: VjpArgs): { s: Value; xIndex: number } | undefined {
+  const [p, q] = a.x;
+  if (!p || !q || p.shape.length !== q.shape.length || p.shape.some((d, i) => d !== q.shape[i])) return undefined;
+  for (const [x, s, xIndex] of [[p, q, 0], [q, p, 1]] as const) {
+    const k = a.b.producer.get(s.name);
+    const n = k === undefined ? undefined : a.b.nodes[k];
+    if (n && n.op === 'Sigmoid' && n.inputs[0] === x.name && a.needs[xIndex]) return { s, xIndex };
+  }
+  return undefined;
+}
 
 export const elementwiseRules: Record<string, VjpRule> = {
   Add: (a) => {
@@ -45,6 +58,14 @@ export const elementwiseRules: Record<string, VjpRule> = {
   Mul: (a) => {
     const { b, x: [p, q], needs } = a;
     const g = g0(a);
+    const silu = siluOperands(a);
+    if (silu) {
+      // y = x·σ(x) (SiLU): the whole derivative goes to x in one go, σ(x) + y·(1 − σ(x)); σ's node gets nothing
+      // from here, which is exact because its share is already inside this term.
+      const { s, xIndex } = silu;
+      const gx = b.mul(g, b.add(s, b.mul(a.y[0], b.sub(b.scalar(1), s))));
+      return xIndex === 0 ? [gx, undefined] : [undefined, gx];
+    }
     return [need(p, needs[0]) ? sumToShape(b, b.mul(g, q!), p.shape) : undefined, need(q, needs[1]) ? sumToShape(b, b.mul(g, p!), q.shape) : undefined];
   },
   Div: (a) => {
