@@ -143,6 +143,59 @@ export interface AuditQuery {
   participantId?: string;
 }
 
+// ---------- AI scan (detect → adaptive purify → classify; native-models/src/pipeline) ----------
+
+export interface ScanModelInfo {
+  name: string;
+  version: string;
+  sha256: string;
+  /** False for seeded development weights: results must not be read clinically. */
+  trained: boolean;
+}
+
+/** One inference on one instance. Images are size×size, row-major, pixel space [0, 1] (the model's input). */
+export interface ScanResult {
+  sopInstanceUid: string;
+  seriesInstanceUid: string;
+  studyInstanceUid: string;
+  createdUtc: Iso8601;
+  label: 'no-tumour' | 'tumour';
+  /** Softmax over [no-tumour, tumour]. */
+  probabilities: number[];
+  mode: 'adaptive' | 'purify-all' | 'undefended';
+  /** The detector's score exceeded the calibrated threshold: the image was purified before classification. */
+  flagged: boolean;
+  score: number | null;
+  threshold: number | null;
+  scoreKind: 'mse' | 'laplacian' | null;
+  /** DDIM start time t* (0 = not purified) and the steps run. */
+  tStar: number;
+  steps: number;
+  timesteps: number[];
+  seed: number;
+  size: number;
+  input: Float32Array;
+  /** Per-pixel MAE reconstruction error. */
+  errorMap: Float32Array | null;
+  purified: Float32Array | null;
+  /** purified − input. */
+  difference: Float32Array | null;
+  models: ScanModelInfo[];
+  /** Execution provider, e.g. 'cpu'. */
+  ep: string;
+  timings: { preprocessMs: number; detectMs: number; purifyMs: number; classifyMs: number; totalMs: number; batchSize: number };
+}
+
+export interface ScanStatus {
+  /** An engine is configured and its models are loaded. */
+  ready: boolean;
+  error?: { code: string; message: string };
+  ep?: string;
+  models?: ScanModelInfo[];
+  calibrated?: boolean;
+  calibration?: { split: string; n: number; fpr: number; scoreKind: string; threshold: number; K: number; steps: number; tMin: number; tMax: number; createdUtc: Iso8601 } | null;
+}
+
 // ---------- methods ----------
 
 export interface ApiMethods {
@@ -159,6 +212,12 @@ export interface ApiMethods {
 
   'audit.list': { req: AuditQuery; res: { events: AuditEvent[]; total: number } };
   'audit.verify': { req: Record<string, never>; res: AuditVerifyResult };
+
+  /** Runs the defence pipeline on a stored instance (no label is ever sent); audited, stored, and announced. */
+  'scan.run': { req: { sopInstanceUid: string }; res: ScanResult };
+  'scan.status': { req: Record<string, never>; res: ScanStatus };
+  /** The stored results of a series (latest per instance), so a reopened study shows them. */
+  'scan.results': { req: { seriesInstanceUid: string }; res: ScanResult[] };
 }
 
 export type ApiMethod = keyof ApiMethods;
@@ -171,6 +230,7 @@ export interface ApiEvents {
   'studies.changed': { studyInstanceUids: string[] };
   'import.progress': { done: number; total: number; file: string };
   'audit.appended': { seq: number; eventCode: string };
+  'scan.completed': { sopInstanceUid: string; seriesInstanceUid: string; studyInstanceUid: string; label: ScanResult['label']; flagged: boolean };
 }
 
 export type ApiEvent = keyof ApiEvents;

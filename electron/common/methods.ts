@@ -17,12 +17,16 @@ export const API_METHODS = [
   'import.files',
   'audit.list',
   'audit.verify',
+  'scan.run',
+  'scan.status',
+  'scan.results',
 ] as const satisfies readonly ApiMethod[];
 
 export const API_EVENTS = [
   'studies.changed',
   'import.progress',
   'audit.appended',
+  'scan.completed',
 ] as const satisfies readonly ApiEvent[];
 
 /** `true` only when every key of T appears in the list L (the `satisfies` above covers the other direction). */

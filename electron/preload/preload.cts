@@ -24,9 +24,12 @@ export const PRELOAD_METHODS = [
   'import.files',
   'audit.list',
   'audit.verify',
+  'scan.run',
+  'scan.status',
+  'scan.results',
 ] as const satisfies readonly ApiMethod[];
 
-export const PRELOAD_EVENTS = ['studies.changed', 'import.progress', 'audit.appended'] as const satisfies readonly ApiEvent[];
+export const PRELOAD_EVENTS = ['studies.changed', 'import.progress', 'audit.appended', 'scan.completed'] as const satisfies readonly ApiEvent[];
 
 type CoversAll<T, L extends readonly unknown[]> = [Exclude<keyof T, L[number]>] extends [never] ? true : Exclude<keyof T, L[number]>;
 const methodsComplete: CoversAll<ApiMethods, typeof PRELOAD_METHODS> = true;

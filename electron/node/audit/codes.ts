@@ -30,6 +30,16 @@ export const EVENT_TYPE = {
   objectSecurityAttributesChanged: dcm('110135', 'Object Security Attributes Changed'),
 } as const;
 
+/**
+ * Application-specific event type codes (local coding scheme '99MFP'; DICOM reserves designators starting with '99'
+ * for private schemes). An AI inference is audited as DCM 110100 Application Activity with type MFP-INF; a scan the
+ * detector flags as possibly adversarial adds a DCM 110113 Security Alert with type MFP-ADV.
+ */
+export const MFP_EVENT_TYPE = {
+  aiInference: { code: 'MFP-INF', system: '99MFP', meaning: 'AI Inference' },
+  suspectedAdversarialInput: { code: 'MFP-ADV', system: '99MFP', meaning: 'Suspected Adversarial Input' },
+} as const satisfies Record<string, Code>;
+
 /** ATNA EventOutcomeIndicator values. */
 export const OUTCOME_INDICATOR: Readonly<Record<AuditOutcome, number>> = {
   success: 0,
@@ -44,5 +54,6 @@ export const PARTICIPANT = {
   studyInstanceUid: 'StudyInstanceUID', // DCM 110180
   sopClassUid: 'SOPClassUID', // DCM 110181
   seriesInstanceUid: 'SeriesInstanceUID',
+  sopInstanceUid: 'SOPInstanceUID',
   file: 'File',
 } as const;

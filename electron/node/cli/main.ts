@@ -26,6 +26,9 @@ Commands:
   audit list [--limit N] [--data-dir D]  show recent audit events
   bench train ...                        native-models training benchmark
   dataset ...                            dataset tools (native-models)
+  scan <file|dir|series-uid>... [--json] detect → adaptive purify → classify; one row per image
+  calibrate --data DIR [--fpr 0.05]      calibrate the detector threshold on clean validation images
+  bench latency [--json] [--runs N]      inference latency per stage, batch 1 and 16, vs purify-everything
   train classifier|mae|diffusion --data DIR ...
                                          train a model and write its artifact + model card
 
@@ -35,7 +38,7 @@ Data directory: --data-dir, else $MEDFEDPURE_DATA_DIR, else the per-user data di
 type Command = (argv: string[]) => Promise<number>;
 
 /** Loads a command another part of the repository provides, with a clear message when it is not there. */
-function pluggable(label: string, relativeModule: string, exportName: string): Command {
+export function pluggable(label: string, relativeModule: string, exportName: string): Command {
   return async (argv) => {
     const url = new URL(relativeModule, import.meta.url).href;
     let mod: Record<string, unknown>;
@@ -61,6 +64,9 @@ function pluggable(label: string, relativeModule: string, exportName: string): C
 
 const benchTrain = pluggable('bench train', '../../../native-models/src/bench/train-bench.js', 'benchTrainCommand');
 const dataset = pluggable('dataset', '../../../native-models/src/data/cli.js', 'datasetCommand');
+const scan = pluggable('scan', './scan.js', 'scanCommand');
+const benchLatency = pluggable('bench latency', '../../../native-models/src/bench/latency-bench.js', 'benchLatencyCommand');
+const calibrate = pluggable('calibrate', '../../../native-models/src/pipeline/cli.js', 'calibrateCommand');
 const trainModel = pluggable('train', '../../../native-models/src/recipes/cli.js', 'trainCommand');
 
 export async function main(argv: string[]): Promise<number> {
@@ -85,9 +91,14 @@ export async function main(argv: string[]): Promise<number> {
         return await auditCommand(rest);
       case 'bench':
         if (rest[0] === 'train') return await benchTrain(rest.slice(1));
-        throw new UsageError(`unknown bench "${rest[0] ?? ''}" (available: train)`);
+        if (rest[0] === 'latency') return await benchLatency(rest.slice(1));
+        throw new UsageError(`unknown bench "${rest[0] ?? ''}" (available: train, latency)`);
       case 'dataset':
         return await dataset(rest);
+      case 'scan':
+        return await scan(rest);
+      case 'calibrate':
+        return await calibrate(rest);
       case 'train':
         return await trainModel(rest);
       default:

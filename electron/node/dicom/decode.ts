@@ -36,7 +36,7 @@ function rawWords(ds: DataSet, info: ImageInfo, frameIndex: number): Uint8Array 
     return swapped;
   }
   const Ctor = info.bitsAllocated === 16 ? Uint16Array : Uint32Array;
-  if (!bigEndian && start % bytesPer === 0) return new Ctor(bytes.buffer, start, n);
+  if (!bigEndian && start % bytesPer === 0) return new Ctor(bytes.buffer as ArrayBuffer, start, n);
   const out = new Ctor(n);
   const dv = new DataView(bytes.buffer, start, n * bytesPer);
   if (info.bitsAllocated === 16) for (let i = 0; i < n; i++) out[i] = dv.getUint16(2 * i, !bigEndian);
@@ -56,7 +56,7 @@ export function readStoredValues(ds: DataSet, info: ImageInfo, frameIndex = 0): 
     // The common case: all allocated bits are stored. Signed data is the same bytes read as signed integers.
     if (!signed) return raw;
     const S = info.bitsAllocated === 8 ? Int8Array : info.bitsAllocated === 16 ? Int16Array : Int32Array;
-    return new S(raw.buffer, raw.byteOffset, raw.length);
+    return new S(raw.buffer as ArrayBuffer, raw.byteOffset, raw.length);
   }
   const n = raw.length;
   const mask = info.bitsStored === 32 ? 0xffffffff : 2 ** info.bitsStored - 1;

@@ -101,7 +101,12 @@ export async function startHttpHost(opts: HttpHostOptions): Promise<HttpHost> {
   let port = 0;
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const method = decodeURIComponent(url.pathname.slice('/api/'.length));
+    let method: string;
+    try {
+      method = decodeURIComponent(url.pathname.slice('/api/'.length));
+    } catch {
+      return sendError(res, { code: 'BAD_REQUEST', message: 'Malformed API path' });
+    }
     if (method === 'events') return handleEvents(req, res, url);
     const auth = checkToken(presentedToken(req, url, port, false), token);
     if (!auth.ok) return sendError(res, { code: 'UNAUTHORIZED', message: auth.reason });

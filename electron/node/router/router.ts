@@ -33,6 +33,9 @@ const SCHEMAS = {
     participantId: optional(string({ min: 1, max: 256 })),
   }),
   'audit.verify': empty,
+  'scan.run': object({ sopInstanceUid: UID }),
+  'scan.status': empty,
+  'scan.results': object({ seriesInstanceUid: UID }),
 } satisfies { [M in ApiMethod]: Check<unknown> };
 
 type Handlers = { [M in ApiMethod]: (req: ApiRequest<M>) => ApiResponse<M> | Promise<ApiResponse<M>> };
@@ -60,6 +63,9 @@ export function createRouter(services: Services, opts: RouterOptions = {}): Rout
     'import.files': (r) => services.importFiles(r.files),
     'audit.list': (r) => services.listAudit(r),
     'audit.verify': () => services.verifyAudit(),
+    'scan.run': (r) => services.scan.run(r.sopInstanceUid),
+    'scan.status': () => services.scan.status(),
+    'scan.results': (r) => services.scan.results(r.seriesInstanceUid),
   };
   const logError = opts.logError ?? ((err, method) => console.error(`medfedpure: ${method} failed`, err));
 

@@ -4,11 +4,26 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Repository (or packaged app) root: three levels above electron/node/services/. */
-export const APP_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+/**
+ * Repository (or packaged app) root: the nearest folder above this file holding the app's package.json.
+ * Walking up works both from the sources (electron/node/services/) and from the compiled copy (dist/electron/...).
+ */
+export const APP_ROOT = findAppRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findAppRoot(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string };
+      if (pkg.name === 'medfedpure-workstation') return dir;
+    } catch {
+      /* keep walking */
+    }
+    if (dirname(dir) === dir) return resolve(start, '../../..');
+  }
+}
 
 /** `$MEDFEDPURE_DATA_DIR`, else the platform's per-user data directory. */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {

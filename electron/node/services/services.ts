@@ -17,6 +17,7 @@ import { collectPaths, importSources, type ImportSource } from '../store/importe
 import { StudyStore } from '../store/study-store.js';
 import { EventBus } from './event-bus.js';
 import { appVersion } from './paths.js';
+import { createScanService, type ScanEngineProvider, type ScanService } from './scan.js';
 
 export interface ServicesOptions {
   dataDir: string;
@@ -29,6 +30,8 @@ export interface ServicesOptions {
   auditLifecycle?: boolean;
   /** Decoded-frame cache bound in bytes. */
   frameCacheBytes?: number;
+  /** The inference engine for scan.* (none: scan.status says so and scan.run fails with a clear error). */
+  engine?: ScanEngineProvider;
 }
 
 export interface Services {
@@ -37,6 +40,8 @@ export interface Services {
   readonly studies: StudyStore;
   readonly audit: AuditStore;
   readonly actor: AuditActor;
+  /** AI scans: detect → adaptive purify → classify (see scan.ts). */
+  readonly scan: ScanService;
 
   listStudies(query?: string): StudySummary[];
   listSeries(studyInstanceUid: string): SeriesSummary[];
@@ -83,6 +88,8 @@ export function createServices(opts: ServicesOptions): Services {
   const lifecycle = opts.auditLifecycle ?? true;
   if (lifecycle) audit.append(applicationActivity(actor, 'start', { host: opts.host, version: info.version, pid: process.pid }));
 
+  const scan = createScanService({ dataDir, studies, audit, actor, events, engine: opts.engine });
+
   let prefetchGeneration = 0;
   /** Decodes the series' frames into the cache a few at a time, between requests; a newer open cancels it. */
   function prefetch(instances: InstanceSummary[]): void {
@@ -126,6 +133,7 @@ export function createServices(opts: ServicesOptions): Services {
     studies,
     audit,
     actor,
+    scan,
     listStudies: (query) => studies.listStudies(query),
     listSeries: (uid) => studies.listSeries(uid),
     openSeries(seriesInstanceUid) {
@@ -159,6 +167,7 @@ export function createServices(opts: ServicesOptions): Services {
       try {
         if (lifecycle) audit.append(applicationActivity(actor, 'stop', { reason, pid: process.pid }));
       } finally {
+        scan.close();
         studies.close();
         audit.close();
       }

@@ -30,7 +30,8 @@ export interface Frame {
   group: number;
 }
 
-export function frameToUnit(f: Frame): Float32Array {
+/** Pixel mapping only: the label and group are not needed (the inference pipeline has none). */
+export function frameToUnit(f: Omit<Frame, 'label' | 'group'>): Float32Array {
   const n = f.width * f.height;
   if (!(f.width > 0 && f.height > 0) || f.pixels.length !== n) {
     throw new DatasetError('DATASET_BAD_ARGUMENT', `frame ${f.id}: ${f.pixels.length} values for ${f.width}×${f.height}`);

@@ -11,9 +11,12 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadYesNoFolder } from '../data/folder.js';
+import { loadYesNoFolder, parseGroupTable } from '../data/folder.js';
+import { decodeImage } from '../data/decode.js';
+import { letterboxResize } from '../data/resize.js';
+import { quantiseInPlace } from '../data/cache.js';
 import { loadSynthetic, SYNTHETIC_CAVEAT } from '../data/synthetic.js';
-import type { ImageDataset } from '../data/dataset.js';
+import { ImageDataset } from '../data/dataset.js';
 import { groupSplit, type DatasetSplit } from '../data/split.js';
 import { datasetFactory } from '../train/data.js';
 import type { DataFactory } from '../train/trainer.js';
@@ -39,6 +42,8 @@ export interface TrainingData {
   ds: ImageDataset;
   split: DatasetSplit;
   synthetic: boolean;
+  /** The yes/no folder (null for the synthetic stand-in). */
+  dir: string | null;
   /** Human-readable description: source, counts, caveat. */
   description: string;
   /** Name of the split for reports ("br35h-group-v1 (seed 42)" or "synthetic-group (seed 42)"). */
@@ -67,7 +72,7 @@ export async function loadTrainingData(data: string, size: number, log: (s: stri
     `group-train ${part(split.train)}; group-val ${part(split.val)}; group-test ${part(split.test)}`,
     ...(caveat ? [`CAVEAT: ${caveat}`] : []),
   ].join('\n');
-  return { ds, split, synthetic, description, splitName: synthetic ? `synthetic-group (seed ${SPLIT_SEED})` : SPLIT_NAME, caveat };
+  return { ds, split, synthetic, dir: synthetic ? null : data, description, splitName: synthetic ? `synthetic-group (seed ${SPLIT_SEED})` : SPLIT_NAME, caveat };
 }
 
 /** Stable JSON with sorted keys, for hashing configurations. */
@@ -212,3 +217,46 @@ export class TimeLedger {
     await writeFile(this.path, JSON.stringify({ seconds: this.seconds, savedAt: new Date().toISOString() }));
   }
 }
+
+/**
+ * Unlabelled `pred/` images of a Br35H folder whose group (NEAR_DUPLICATES.tsv) is not in `exclude`.
+ * Returns the images and how many were left out because their group is held out.
+ */
+export async function loadPredImages(dir: string, size: number, exclude: Set<number>): Promise<{ images: Float32Array[]; groups: number[]; paths: string[]; excluded: string[] }> {
+  const tsv = await readFile(join(dir, 'NEAR_DUPLICATES.tsv'), 'utf8').catch(() => null);
+  const out = { images: [] as Float32Array[], groups: [] as number[], paths: [] as string[], excluded: [] as string[] };
+  if (tsv === null) return out; // without groups we cannot prove pred images are disjoint from val/test: use none
+  const table = parseGroupTable(tsv, join(dir, 'NEAR_DUPLICATES.tsv'));
+  for (const [rel, g] of [...table].filter(([p]) => p.startsWith('pred/')).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (exclude.has(g)) { out.excluded.push(rel); continue; }
+    const bytes = await readFile(join(dir, rel)).catch(() => null);
+    if (!bytes) continue;
+    out.images.push(letterboxResize(decodeImage(bytes, rel), size));
+    out.groups.push(g);
+    out.paths.push(rel);
+  }
+  for (const im of out.images) quantiseInPlace(im);
+  return out;
+}
+
+/**
+ * Training set of the self-supervised models (MAE, diffusion): group-train images plus the admissible unlabelled
+ * pred/ images, as one dataset (labels of pred/ images are set to 0 and must not be used).
+ */
+export async function cleanTrainingSet(data: TrainingData, usePred: boolean) {
+  const dataDir = data.dir;
+  const { ds, split } = data;
+  const heldOut = new Set<number>([...split.val, ...split.test].map((i) => ds.groups[i]));
+  const pred = usePred && dataDir ? await loadPredImages(dataDir, ds.size, heldOut) : { images: [], groups: [], paths: [], excluded: [] };
+  const base = ds.subset(split.train, `${ds.name}-clean-train`);
+  const ss = ds.size * ds.size;
+  const n = base.count + pred.images.length;
+  const images = new Float32Array(n * ss);
+  images.set(base.images);
+  pred.images.forEach((im, k) => images.set(im, (base.count + k) * ss));
+  const set = new ImageDataset(`${ds.name}-clean-train`, ds.size, images,
+    Int32Array.from({ length: n }, (_, i) => (i < base.count ? base.labels[i] : 0)),
+    Int32Array.from([...base.groups, ...pred.groups]), [...base.paths, ...pred.paths], ds.meta);
+  return { set, predUsed: pred.paths.length, predExcluded: pred.excluded };
+}
+

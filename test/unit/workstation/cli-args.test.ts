@@ -1,0 +1,40 @@
+/** CLI plumbing: flag parsing, default data directory, and on-demand subcommands that may be absent. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { intFlag, parseArgs, UsageError } from '../../../electron/node/cli/args.js';
+import { pluggable } from '../../../electron/node/cli/main.js';
+import { defaultDataDir } from '../../../electron/node/services/paths.js';
+
+describe('CLI plumbing', () => {
+  it('parses flags and positionals, refusing unknown or valueless flags', () => {
+    const spec = { port: 'string', json: 'boolean' } as const;
+    assert.deepEqual(parseArgs(['a', '--port', '8', '--json', 'b'], spec), { flags: { port: '8', json: true }, positional: ['a', 'b'] });
+    assert.deepEqual(parseArgs(['--port=9', '--', '--json'], spec), { flags: { port: '9' }, positional: ['--json'] });
+    assert.throws(() => parseArgs(['--nope'], spec), UsageError);
+    assert.throws(() => parseArgs(['--port'], spec), UsageError);
+    assert.throws(() => parseArgs(['--json=1'], spec), UsageError);
+    assert.equal(intFlag('80', 'port', 0, 65535), 80);
+    assert.throws(() => intFlag('-1', 'port', 0, 65535), UsageError);
+    assert.throws(() => intFlag('70000', 'port', 0, 65535), UsageError);
+  });
+
+  it('picks the data directory from the environment, else the platform convention', () => {
+    assert.equal(defaultDataDir({ MEDFEDPURE_DATA_DIR: '/srv/mfp' }, 'linux'), '/srv/mfp');
+    assert.equal(defaultDataDir({ XDG_DATA_HOME: '/x' }, 'linux'), '/x/medfedpure');
+    assert.match(defaultDataDir({}, 'linux'), /\.local\/share\/medfedpure$/);
+    assert.match(defaultDataDir({}, 'darwin'), /Library\/Application Support\/MedFedPure$/);
+  });
+
+  it('an absent pluggable subcommand fails with a clear message and exit 2, not a crash', async () => {
+    const cmd = pluggable('ghost', '../../../native-models/src/does-not-exist.js', 'ghostCommand');
+    const writes: string[] = [];
+    const original = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (writes.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      assert.equal(await cmd([]), 2);
+    } finally {
+      process.stderr.write = original;
+    }
+    assert.match(writes.join(''), /"ghost" is not available in this build/);
+  });
+});
