@@ -9,6 +9,7 @@ import { startHttpHost } from '../http/host.js';
 import { createRouter } from '../router/router.js';
 import { defaultDataDir, rendererDir } from '../services/paths.js';
 import { createServices } from '../services/services.js';
+import { workerEngineProvider } from '../services/scan.js';
 import { intFlag, parseArgs, UsageError } from './args.js';
 import { makeOut } from './output.js';
 
@@ -34,7 +35,9 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
   const out = makeOut(flags.json === true);
   const dataDir = (flags['data-dir'] as string | undefined) ?? defaultDataDir();
 
-  const services = createServices({ dataDir, host: 'browser' });
+  // The inference engine runs in a worker_thread, started on the first scan (scan.* methods).
+  const engine = workerEngineProvider();
+  const services = createServices({ dataDir, host: 'browser', engine });
   let closed = false;
   const shutdown = async (reason: string, host?: { close(): Promise<void> }): Promise<void> => {
     if (closed) return;
@@ -43,6 +46,7 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
       await host?.close();
     } finally {
       services.close(reason);
+      await engine.close().catch(() => undefined);
     }
   };
 

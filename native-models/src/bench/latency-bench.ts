@@ -63,7 +63,7 @@ export async function benchLatencyCommand(argv: string[]): Promise<number> {
     a[k.slice(2)] = argv[++i];
   }
   const runs = a.runs ? Number(a.runs) : 30;
-  const threads = a.threads ? Number(a.threads) : undefined;
+  const threads = a.threads ? Number(a.threads) : 1; // the engine's default (core.ts)
   if (!(Number.isInteger(runs) && runs >= 2)) { console.error('--runs must be an integer ≥ 2'); return 2; }
   const log = (s: string) => (a.json ? process.stderr : process.stdout).write(`${s}\n`);
 

@@ -78,7 +78,8 @@ export class EngineCore {
   static async create(opts: EngineOptions = {}): Promise<EngineCore> {
     const models = opts.models ?? (await loadModelBundle(opts));
     const calibration = opts.calibration !== undefined ? opts.calibration : await readCalibration(models);
-    const pipeline = await DefencePipeline.create({ models, calibration, ep: opts.ep ?? 'auto', threads: opts.threads, maxBatch: opts.maxBatch });
+    // One intra-op thread by default: measured faster than 2 on the shared 2-core VM (docs/BENCHMARKS.md, Inference latency).
+    const pipeline = await DefencePipeline.create({ models, calibration, ep: opts.ep ?? 'auto', threads: opts.threads ?? 1, maxBatch: opts.maxBatch });
     const core = new EngineCore(pipeline, opts);
     if (opts.warmup ?? true) await core.warmup();
     return core;
