@@ -13,6 +13,7 @@ import { createRouter } from '../node/router/router.js';
 import { importDemoDataOnFirstRun } from '../node/services/demo.js';
 import { defaultDataDir } from '../node/services/paths.js';
 import { createServices, type Services } from '../node/services/services.js';
+import type { ScanEngineProvider } from '../node/services/scan.js';
 import type { ApiEvent, ApiEvents, AppInfo } from '../common/contract.js';
 import type { Dispatch, IpcSecurityEvent } from './ipc.js';
 import type { SecurityNotice } from './security/install.js';
@@ -35,10 +36,12 @@ export interface BackendOptions {
   demoData?: boolean;
   maxAlertsPerMinute?: number;
   now?: () => number;
+  /** The inference engine behind scan.* (in Electron: the utilityProcess started by EngineHost). */
+  engine?: ScanEngineProvider;
 }
 
 export async function openBackend(opts: BackendOptions = {}): Promise<Backend> {
-  const services: Services = createServices({ dataDir: opts.dataDir ?? defaultDataDir(), host: 'electron', user: opts.user });
+  const services: Services = createServices({ dataDir: opts.dataDir ?? defaultDataDir(), host: 'electron', user: opts.user, engine: opts.engine });
   try {
     if (opts.demoData ?? true) await importDemoDataOnFirstRun(services);
   } catch (err) {

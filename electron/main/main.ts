@@ -14,6 +14,7 @@ import type { ApiEvent, ApiEvents } from '../common/contract.js';
 import { IPC_CHANNELS, type IpcEventMessage } from '../common/preload-api.js';
 import { APP_ENTRY_URL, APP_SCHEME } from './app-origin.js';
 import { openBackend, type Backend } from './backend.js';
+import { engineFromRpc, type ScanEngine } from '../node/services/scan.js';
 import { ENGINE_ENTRY_FROM_DIST, EngineHost, EngineUnavailableError } from './engine/engine-host.js';
 import { createInvokeHandler, ValidatedIpcMain } from './ipc.js';
 import { menuTemplate } from './menu.js';
@@ -63,8 +64,31 @@ async function main(): Promise<void> {
   protocol.handle(APP_SCHEME, createAppProtocolHandler(paths.renderer));
   Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate({ platform: process.platform, appName: app.getName(), isDev })));
 
+  // The inference engine runs in a utilityProcess (native-models/src/engine/entry.ts); scan.* reaches it through the services.
+  const engine = new EngineHost(
+    {
+      fork: (modulePath) => utilityProcess.fork(modulePath, [], { serviceName: 'medfedpure-engine', stdio: 'inherit' }),
+      newChannel: () => new MessageChannelMain(),
+    },
+    paths.engineEntry,
+  );
+  let engineStarting: Promise<ScanEngine> | null = null;
+  const engineProvider = (): Promise<ScanEngine> => {
+    engineStarting ??= engine.start().then(
+      (client) => engineFromRpc(client),
+      (err: unknown) => {
+        engineStarting = null; // a later scan may retry (e.g. after the engine crashed)
+        throw err;
+      },
+    );
+    return engineStarting;
+  };
+  if (!engine.entryExists()) {
+    console.info(`medfedpure: no inference engine (${new EngineUnavailableError('ENGINE_ENTRY_MISSING', paths.engineEntry).message})`);
+  }
+
   // Same data folder as `medfedpure serve`; Application Start is audited as the services open.
-  backend = await openBackend();
+  backend = await openBackend({ engine: engineProvider });
   const openedBackend = backend;
 
   const trusted = new Set<number>();
@@ -112,20 +136,6 @@ async function main(): Promise<void> {
     if (windows.size === 0) void openWindow();
   });
   app.on('window-all-closed', () => app.quit());
-
-  // The inference engine runs in a utilityProcess once native-models provides its entry (see engine-host.ts).
-  const engine = new EngineHost(
-    {
-      fork: (modulePath) => utilityProcess.fork(modulePath, [], { serviceName: 'medfedpure-engine', stdio: 'inherit' }),
-      newChannel: () => new MessageChannelMain(),
-    },
-    paths.engineEntry,
-  );
-  if (engine.entryExists()) {
-    engine.start().catch((err: unknown) => console.error('medfedpure: engine failed to start', err));
-  } else {
-    console.info(`medfedpure: no inference engine yet (${new EngineUnavailableError('ENGINE_ENTRY_MISSING', paths.engineEntry).message})`);
-  }
 
   // Orderly stop: audit "Application Stop" and close the stores before the process exits.
   let stopping = false;
