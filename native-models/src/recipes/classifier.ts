@@ -150,6 +150,7 @@ export async function runClassifierRecipe(o: RecipeRunOptions, recipe: Classifie
       onProgress: (p) => { if (p.phase === 'checkpoint') void ledger.save(); },
     });
     await ledger.save();
+    const trainSeconds = ledger.seconds; // training only, without the final evaluations
     const best = res.best!;
     const val = await evaluateClassifier(runner, best.weights, ds, split.val);
     // The test part is touched exactly once, here, after the weights are chosen.
@@ -174,7 +175,7 @@ export async function runClassifierRecipe(o: RecipeRunOptions, recipe: Classifie
         'valCurve: [step, val accuracy, val loss] at every epoch.',
       ],
       training: {
-        steps: res.step, epochs: res.epoch, seconds: ledger.seconds, resumedFrom: res.resumedFrom, runDir,
+        steps: res.step, epochs: res.epoch, seconds: trainSeconds, resumedFrom: res.resumedFrom, runDir,
         selected: `best by group-val score (accuracy, ties → lower loss) at step ${best.step} of ${res.step}`,
       },
       notes: [

@@ -147,6 +147,7 @@ export async function runMaeRecipe(o: RecipeRunOptions, recipe: MaeRecipe = MAE_
       onProgress: (p) => { if (p.phase === 'checkpoint') void ledger.save(); },
     });
     await ledger.save();
+    const trainSeconds = ledger.seconds; // training only, without the final evaluations
     const best = res.best!;
     const val = await evaluateMae(runner, r.net, best.weights, ds, split.val);
     const test = await evaluateMae(runner, r.net, best.weights, ds, split.test);
@@ -171,7 +172,7 @@ export async function runMaeRecipe(o: RecipeRunOptions, recipe: MaeRecipe = MAE_
         'valCurve: [step, val maskedMse] every 2 epochs.',
       ],
       training: {
-        steps: res.step, epochs: res.epoch, seconds: ledger.seconds, resumedFrom: res.resumedFrom, runDir,
+        steps: res.step, epochs: res.epoch, seconds: trainSeconds, resumedFrom: res.resumedFrom, runDir,
         selected: `best by group-val masked-patch MSE at step ${best.step} of ${res.step}`,
       },
       notes: [

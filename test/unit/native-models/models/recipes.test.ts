@@ -1,0 +1,173 @@
+/** Training recipes' building blocks: CLI arguments, run folders, EMA state, noise augmentation, timestep sampling, DDIM steps, cards. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { parseTrainArgs } from '../../../../native-models/src/recipes/cli.js';
+import { RecipeError, augmentedFactory, configHash, prepareRunDir, type TrainingData } from '../../../../native-models/src/recipes/common.js';
+import { EmaOptimizer } from '../../../../native-models/src/recipes/ema.js';
+import { sampleTimestep } from '../../../../native-models/src/recipes/diffusion.js';
+import { ddimTimesteps } from '../../../../native-models/src/recipes/ddim.js';
+import { gridPng } from '../../../../native-models/src/recipes/png.js';
+import { selectionScore } from '../../../../native-models/src/recipes/classifier.js';
+import { renderModelCard, writeArtifact, DATA_LICENCE_NOTE } from '../../../../native-models/src/models/card.js';
+import { loadModel } from '../../../../native-models/src/models/manifest.js';
+import type { RecipeOutcome } from '../../../../native-models/src/recipes/types.js';
+import { AdamW } from '../../../../native-models/src/train/optim.js';
+import { ImageDataset } from '../../../../native-models/src/data/dataset.js';
+import { groupSplit } from '../../../../native-models/src/data/split.js';
+import { Rng } from '../../../../native-models/src/data/rng.js';
+import { tensor, type NamedWeights } from '../../../../native-models/src/tensor.js';
+
+test('parseTrainArgs: defaults, options and usage errors', () => {
+  const a = parseTrainArgs(['classifier', '--data', '/d', '--epochs', '5', '--seed', '3', '--threads', '1', '--json']);
+  assert.deepEqual({ ...a }, { model: 'classifier', data: '/d', size: 64, epochs: 5, seed: 3, resume: false, fresh: false, threads: 1, json: true, progress: true });
+  assert.equal(parseTrainArgs(['diffusion', '--data', 'synthetic', '--steps', '10', '--resume']).steps, 10);
+  const bad = (argv: string[], re: RegExp) => assert.throws(() => parseTrainArgs(argv), (e: unknown) => e instanceof RecipeError && e.code === 'RECIPE_BAD_ARGUMENT' && re.test(e.message));
+  bad(['gan', '--data', 'x'], /unknown model/);
+  bad(['mae'], /--data/);
+  bad(['mae', '--data'], /needs a value/);
+  bad(['mae', '--data', 'x', '--size', 'big'], /--size/);
+  bad(['mae', '--data', 'x', '--resume', '--fresh'], /exclude/);
+  bad(['mae', '--data', 'x', '--wat'], /unknown option/);
+});
+
+test('configHash ignores key order; run folders refuse to overwrite checkpoints unless --resume or --fresh', async () => {
+  assert.equal(configHash({ a: 1, b: { c: 2, d: 3 } }), configHash({ b: { d: 3, c: 2 }, a: 1 }));
+  assert.notEqual(configHash({ a: 1 }), configHash({ a: 2 }));
+  const runs = mkdtempSync(join(tmpdir(), 'mfp-runs-'));
+  try {
+    const dir = await prepareRunDir('m', { x: 1 }, { resume: false, fresh: false, runsDir: runs });
+    writeFileSync(join(dir, 'ckpt-000000010.mfpw'), 'x');
+    await assert.rejects(prepareRunDir('m', { x: 1 }, { resume: false, fresh: false, runsDir: runs }), (e: unknown) => e instanceof RecipeError && e.code === 'RECIPE_RUN_EXISTS');
+    assert.equal(await prepareRunDir('m', { x: 1 }, { resume: true, fresh: false, runsDir: runs }), dir);
+    assert.ok(existsSync(join(dir, 'ckpt-000000010.mfpw')));
+    await prepareRunDir('m', { x: 1 }, { resume: false, fresh: true, runsDir: runs });
+    assert.ok(!existsSync(join(dir, 'ckpt-000000010.mfpw')));
+  } finally {
+    rmSync(runs, { recursive: true, force: true });
+  }
+});
+
+const grads = (k: number): NamedWeights => new Map([['w', tensor([3], [Math.sin(k), Math.cos(k), 0.5])]]);
+
+test('EmaOptimizer: averages with warm-up, and its state round-trips exactly through save/load', () => {
+  const run = (n: number, opt: EmaOptimizer, w: NamedWeights, from = 0) => { for (let k = from; k < n; k++) opt.step(w, grads(k), 0.1); };
+  const wA: NamedWeights = new Map([['w', tensor([3], [1, 2, 3])]]);
+  const a = new EmaOptimizer(new AdamW({ weightDecay: 0 }), 0.9);
+  assert.equal(a.averaged, null);
+  a.step(wA, grads(0), 0.1);
+  assert.deepEqual([...a.averaged!.get('w')!.data], [...wA.get('w')!.data]); // starts as a copy
+  const before = Float32Array.from(a.averaged!.get('w')!.data);
+  a.step(wA, grads(1), 0.1);
+  const d = Math.min(0.9, (1 + 2) / (10 + 2));
+  a.averaged!.get('w')!.data.forEach((v, i) => assert.ok(Math.abs(v - (d * before[i] + (1 - d) * wA.get('w')!.data[i])) < 1e-6));
+  run(10, a, wA, 2);
+
+  // Interrupted at 5, state saved and loaded into a fresh wrapper, continued to 10: identical.
+  const wB: NamedWeights = new Map([['w', tensor([3], [1, 2, 3])]]);
+  const b1 = new EmaOptimizer(new AdamW({ weightDecay: 0 }), 0.9);
+  run(5, b1, wB);
+  const s = b1.state();
+  assert.ok(s.tensors.has('ema/w'));
+  const b2 = new EmaOptimizer(new AdamW({ weightDecay: 0 }), 0.9);
+  b2.load(s);
+  run(10, b2, wB, 5);
+  assert.deepEqual([...wB.get('w')!.data], [...wA.get('w')!.data]);
+  assert.deepEqual([...b2.averaged!.get('w')!.data], [...a.averaged!.get('w')!.data]);
+  assert.equal(b2.kind, 'adamw');
+  assert.throws(() => new EmaOptimizer(new AdamW(), 1));
+});
+
+function toyDataset(n = 24, size = 8): ImageDataset {
+  const r = new Rng(5);
+  const images = Float32Array.from({ length: n * size * size }, () => r.next());
+  return new ImageDataset('toy', size, images, Int32Array.from({ length: n }, (_, i) => Math.floor(i / 2) % 2), Int32Array.from({ length: n }, (_, i) => Math.floor(i / 2)),
+    Array.from({ length: n }, (_, i) => `f${i}`), { source: 'test', groupSource: 'pairs', fingerprint: 'f' });
+}
+
+test('augmentedFactory: noise is seeded per (epoch, batch), clamped, and resume from startBatch replays the same batches', () => {
+  const ds = toyDataset();
+  const idx = Int32Array.from({ length: ds.count }, (_, i) => i);
+  const f = augmentedFactory(ds, idx, 4, { rotateDeg: 5 }, { p: 1, sigmaMax: 0.2 }, 7);
+  const collect = (start: number) => [...(f({ epoch: 2, rng: new Rng(99), startBatch: start }) as Iterable<{ x: { data: Float32Array } }>)].map((b) => Float32Array.from(b.x.data));
+  const full = collect(0), resumed = collect(3);
+  assert.equal(full.length, 6);
+  assert.deepEqual(resumed, full.slice(3));
+  for (const b of full) for (const v of b) assert.ok(v >= 0 && v <= 1);
+  const clean = [...(augmentedFactory(ds, idx, 4, { rotateDeg: 5 }, null, 7)({ epoch: 2, rng: new Rng(99), startBatch: 0 }) as Iterable<{ x: { data: Float32Array } }>)].map((b) => Float32Array.from(b.x.data));
+  assert.notDeepEqual(clean[0], full[0]); // noise was added
+});
+
+test('diffusion timestep sampling puts ≈86 % of the mass below 300 and covers the whole range', () => {
+  const rng = new Rng(1);
+  let below = 0, max = 0;
+  const N = 20000;
+  for (let i = 0; i < N; i++) {
+    const t = sampleTimestep(rng, 1000, { focusP: 0.8, focusBelow: 300 });
+    assert.ok(Number.isInteger(t) && t >= 0 && t < 1000);
+    if (t < 300) below++;
+    max = Math.max(max, t);
+  }
+  assert.ok(Math.abs(below / N - (0.8 + 0.2 * 0.3)) < 0.01, `fraction below 300: ${below / N}`);
+  assert.ok(max > 990);
+});
+
+test('ddimTimesteps: evenly spaced, strictly descending, ends at 0', () => {
+  assert.deepEqual(ddimTimesteps(200, 5), [200, 150, 100, 50, 0]);
+  assert.deepEqual(ddimTimesteps(3, 10), [3, 2, 1, 0]);
+  const s = ddimTimesteps(100, 10);
+  assert.equal(s[0], 100);
+  assert.equal(s.at(-1), 0);
+  for (let i = 1; i < s.length; i++) assert.ok(s[i] < s[i - 1]);
+  assert.throws(() => ddimTimesteps(0, 5), RangeError);
+});
+
+test('gridPng writes a decodable grey PNG of the right size', () => {
+  const tile = Float32Array.from({ length: 16 }, (_, i) => i / 15);
+  const png = PNG.sync.read(Buffer.from(gridPng([[tile, tile, tile], [tile, tile, tile]], 4, 2, 1)));
+  assert.equal(png.width, 3 * 8 + 4);
+  assert.equal(png.height, 2 * 8 + 3);
+  assert.throws(() => gridPng([[tile], [tile, tile]], 4), RangeError);
+});
+
+test('selectionScore ranks by accuracy first, loss only breaks ties', () => {
+  assert.ok(selectionScore({ accuracy: 0.9, loss: 3 }, 300) > selectionScore({ accuracy: 0.9 - 1 / 300, loss: 0 }, 300));
+  assert.ok(selectionScore({ accuracy: 0.9, loss: 0.1 }, 300) > selectionScore({ accuracy: 0.9, loss: 0.2 }, 300));
+});
+
+test('writeArtifact writes weights, card and manifest entry that loadModel accepts', async () => {
+  const ds = toyDataset();
+  const split = groupSplit(ds.labels, ds.groups, { seed: 42 });
+  const data: TrainingData = { ds, split, synthetic: false, dir: '/data', description: 'toy data\nsecond line', splitName: 'br35h-group-v1 (seed 42)', caveat: null };
+  const outcome: RecipeOutcome = {
+    model: 'classifier', weights: new Map([['head.fc.w', tensor([2, 2], [1, 2, 3, 4])]]), netConfig: { width: 1 }, recipe: { batch: 2 },
+    metrics: { test: { accuracy: 0.5 }, valCurve: [[1, 0.5, 0.7]] }, metricNotes: ['a note'],
+    training: { steps: 10, epochs: 1, seconds: 75, resumedFrom: null, runDir: '/x/.cache/runs/classifier-abc', selected: 'best' },
+    notes: ['recipe note'], limitations: ['a limitation'], previews: [{ file: 'classifier.preview.png', png: gridPng([[new Float32Array(4)]], 2), caption: 'cap' }],
+  };
+  const out = mkdtempSync(join(tmpdir(), 'mfp-art-'));
+  try {
+    const w = await writeArtifact(out, outcome, data, 'medfedpure train classifier --data /data', 2);
+    const card = readFileSync(w.cardPath, 'utf8');
+    assert.match(card, new RegExp(w.entry.sha256));
+    assert.ok(card.includes(DATA_LICENCE_NOTE));
+    assert.ok(card.includes('medfedpure train classifier --data /data'));
+    assert.ok(card.includes('group-test is evaluated once'));
+    assert.ok(card.includes('1 min 15 s'));
+    assert.ok(existsSync(join(out, 'classifier.preview.png')));
+    assert.equal(w.entry.training?.runDir, '.cache/runs/classifier-abc');
+    assert.equal((w.entry.metrics as Record<string, unknown>).valCurve, undefined);
+    const m = await loadModel('classifier', { dir: out });
+    assert.deepEqual([...m.weights.get('head.fc.w')!.data], [1, 2, 3, 4]);
+    assert.equal(m.meta.split, 'br35h-group-v1 (seed 42)');
+    // The synthetic caveat is printed on the card.
+    const syn = renderModelCard({ outcome, data: { ...data, synthetic: true, caveat: 'synthetic lesions, one anatomy' }, file: 'f', sha256: 'a'.repeat(64), bytes: 1, trainedAt: 't', command: 'c', hardware: 'h' });
+    assert.ok(syn.includes('**synthetic lesions, one anatomy**'));
+    assert.ok(!syn.includes(DATA_LICENCE_NOTE));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
