@@ -9,8 +9,16 @@
  * with the file can drop them), so `verify()` walks the chain and names the first row whose contents or link
  * do not match. Appends run in an IMMEDIATE transaction (read the head, insert the next row), so several
  * processes (the host and a CLI import) can append safely.
+ *
+ * The chain alone cannot show rows cut from the END of the log. So after every append the store also writes a
+ * head anchor beside the database (`<file>.head`, JSON { seq, entryHash }, replaced atomically): `verify()` then
+ * requires the anchored row to exist with that hash. Concurrent writers may leave the anchor one row behind the
+ * newest row; that is harmless, since only rows up to the anchor are vouched for. An anchor is a local witness, not
+ * an external one: it raises the bar (both files must be forged consistently); forwarding the head hash to an
+ * external audit repository (ATNA syslog) is what makes truncation provable to a third party.
  */
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { AuditEvent, AuditOutcome, AuditQuery, AuditVerifyResult } from '../../common/contract.js';
 import { openDatabase, type Db, type Migration } from '../store/sqlite.js';
 import { canonicalJson } from './canonical-json.js';
@@ -129,14 +137,46 @@ export interface AuditStoreOptions {
   repairTriggers?: boolean;
 }
 
+/** The head anchor written beside the audit database after each append (see the file comment). */
+export interface AuditHeadAnchor {
+  seq: number;
+  entryHash: string;
+}
+
+export function headAnchorPath(dbFile: string): string {
+  return `${dbFile}.head`;
+}
+
+function writeHeadAnchor(file: string, anchor: AuditHeadAnchor): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(anchor));
+  renameSync(tmp, file);
+}
+
+/** Reads the anchor; `undefined` when absent, 'unreadable' when present but not a valid anchor. */
+function readHeadAnchor(file: string): AuditHeadAnchor | 'unreadable' | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    const a = JSON.parse(readFileSync(file, 'utf8')) as Partial<AuditHeadAnchor>;
+    if (typeof a.seq === 'number' && Number.isInteger(a.seq) && a.seq > 0 && typeof a.entryHash === 'string' && /^[0-9a-f]{64}$/.test(a.entryHash)) {
+      return { seq: a.seq, entryHash: a.entryHash };
+    }
+  } catch {
+    /* fall through */
+  }
+  return 'unreadable';
+}
+
 export class AuditStore {
   private readonly db: Db;
+  private readonly anchorFile: string;
   private readonly onAppend?: (event: AuditEvent) => void;
   /** Names of append-only triggers that were missing when the store was opened (then re-created). */
   readonly missingTriggersAtOpen: string[];
 
-  private constructor(db: Db, opts: AuditStoreOptions) {
+  private constructor(db: Db, anchorFile: string, opts: AuditStoreOptions) {
     this.db = db;
+    this.anchorFile = anchorFile;
     this.onAppend = opts.onAppend;
     this.missingTriggersAtOpen = this.missingTriggers();
     if (this.missingTriggersAtOpen.length > 0 && opts.repairTriggers !== false) db.exec(TRIGGERS_SQL);
@@ -144,7 +184,7 @@ export class AuditStore {
 
   /** Opens (creating if needed) the audit database. Missing triggers are re-created; see `missingTriggersAtOpen`. */
   static open(file: string, opts: AuditStoreOptions = {}): AuditStore {
-    return new AuditStore(openDatabase(file, MIGRATIONS), opts);
+    return new AuditStore(openDatabase(file, MIGRATIONS), headAnchorPath(file), opts);
   }
 
   /** Trigger names that should exist but do not (someone dropped them). */
@@ -189,6 +229,12 @@ export class AuditStore {
     });
     const event = toEvent(tx.immediate());
     try {
+      writeHeadAnchor(this.anchorFile, { seq: event.seq, entryHash: event.entryHash });
+    } catch (err) {
+      // The row is committed; a stale anchor only vouches for fewer rows. Say so loudly rather than fail the caller.
+      console.error('medfedpure: could not update the audit head anchor', err);
+    }
+    try {
       this.onAppend?.(event);
     } catch (err) {
       console.error('medfedpure: audit onAppend listener failed', err);
@@ -223,6 +269,7 @@ export class AuditStore {
 
   /** Walks the whole chain in seq order; reports the first row whose contents or link do not match. */
   verify(): AuditVerifyResult {
+    const anchor = readHeadAnchor(this.anchorFile);
     let expectedPrev = GENESIS_HASH;
     let previousSeq = 0;
     let rows = 0;
@@ -245,8 +292,24 @@ export class AuditStore {
           },
         };
       }
+      if (anchor !== undefined && anchor !== 'unreadable' && r.seq === anchor.seq && entry_hash !== anchor.entryHash) {
+        return { ok: false, rows, firstBroken: { seq: r.seq, reason: 'entry_hash differs from the head anchor: the log was rewritten from this row on' } };
+      }
       expectedPrev = entry_hash;
       previousSeq = r.seq;
+    }
+    if (anchor === 'unreadable') {
+      return { ok: false, rows, firstBroken: { seq: previousSeq + 1, reason: `head anchor ${this.anchorFile} is unreadable: the end of the log cannot be confirmed` } };
+    }
+    if (anchor === undefined && rows > 0) {
+      return { ok: false, rows, firstBroken: { seq: previousSeq + 1, reason: `head anchor ${this.anchorFile} is missing: rows may have been removed from the end` } };
+    }
+    if (anchor !== undefined && previousSeq < anchor.seq) {
+      return {
+        ok: false,
+        rows,
+        firstBroken: { seq: previousSeq + 1, reason: `rows ${previousSeq + 1}..${anchor.seq} are missing: the log was cut after row ${previousSeq} (head anchor records row ${anchor.seq})` },
+      };
     }
     return { ok: true, rows };
   }

@@ -35,7 +35,7 @@ export interface MaeRecipe {
 export const MAE_RECIPE: MaeRecipe = {
   net: { ...mae.MAE_DEFAULT },
   batch: 32,
-  epochs: 25,
+  epochs: 60,
   peakLr: 1e-3,
   minLr: 1e-5,
   warmupEpochs: 5,

@@ -1,14 +1,14 @@
 /**
  * The audit store: hash chain, append-only triggers, and tamper detection (edited row, edited row with a
- * recomputed hash, deleted rows, dropped triggers), plus listing filters.
+ * recomputed hash, deleted rows, rows cut from the end, dropped triggers), plus listing filters.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { AuditStore, computeEntryHash, GENESIS_HASH } from '../../../electron/node/audit/audit-store.js';
+import { AuditStore, computeEntryHash, GENESIS_HASH, headAnchorPath } from '../../../electron/node/audit/audit-store.js';
 import { canonicalJson } from '../../../electron/node/audit/canonical-json.js';
 import { EVENT_ID } from '../../../electron/node/audit/codes.js';
 import { applicationActivity, instancesAccessed } from '../../../electron/node/audit/events.js';
@@ -100,6 +100,37 @@ describe('audit store', () => {
     b.store.close();
     tamper(b.file, 'DELETE FROM audit_events WHERE seq = 1');
     assert.equal(AuditStore.open(b.file).verify().firstBroken?.seq, 2);
+  });
+
+  it('detects rows cut from the end of the log through the head anchor', () => {
+    const a = freshStore(5);
+    a.store.close();
+    tamper(a.file, 'DELETE FROM audit_events WHERE seq >= 4');
+    const cut = AuditStore.open(a.file, { repairTriggers: false }).verify();
+    assert.equal(cut.ok, false);
+    assert.equal(cut.firstBroken?.seq, 4);
+    assert.match(cut.firstBroken!.reason, /rows 4\.\.5 are missing/);
+  });
+
+  it('refuses a missing or forged head anchor, and accepts a lagging one', () => {
+    const a = freshStore(3);
+    a.store.close();
+    rmSync(headAnchorPath(a.file));
+    const missing = AuditStore.open(a.file, { repairTriggers: false }).verify();
+    assert.equal(missing.ok, false);
+    assert.match(missing.firstBroken!.reason, /head anchor .* missing/);
+
+    const b = freshStore(3);
+    b.store.close();
+    writeFileSync(headAnchorPath(b.file), JSON.stringify({ seq: 2, entryHash: 'f'.repeat(64) }));
+    assert.equal(AuditStore.open(b.file, { repairTriggers: false }).verify().firstBroken?.seq, 2);
+
+    // A second writer may leave the anchor one row behind: rows past the anchor are still chained, so that is fine.
+    const c = freshStore(3);
+    const second = c.store.list({ limit: 1, beforeSeq: 3 }).events[0];
+    c.store.close();
+    writeFileSync(headAnchorPath(c.file), JSON.stringify({ seq: second.seq, entryHash: second.entryHash }));
+    assert.deepEqual(AuditStore.open(c.file, { repairTriggers: false }).verify(), { ok: true, rows: 3 });
   });
 
   it('re-creates dropped triggers on open, and the services record a Security Alert', () => {
