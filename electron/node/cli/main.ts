@@ -29,6 +29,8 @@ Commands:
   scan <file|dir|series-uid>... [--json] detect → adaptive purify → classify; one row per image
   calibrate --data DIR [--fpr 0.05]      calibrate the detector threshold on clean validation images
   bench latency [--json] [--runs N]      inference latency per stage, batch 1 and 16, vs purify-everything
+  bench robustness --data DIR|synthetic  attacks (FGSM, PGD, adaptive PGD-EOT, BPDA, detector-aware) x defences;
+                  [--split test|all] [--attack ...] [--eps 1/255,2/255] [--limit N] [--json]  resumable report folder
   train classifier|mae|diffusion --data DIR ...
                                          train a model and write its artifact + model card
 
@@ -66,6 +68,7 @@ const benchTrain = pluggable('bench train', '../../../native-models/src/bench/tr
 const dataset = pluggable('dataset', '../../../native-models/src/data/cli.js', 'datasetCommand');
 const scan = pluggable('scan', './scan.js', 'scanCommand');
 const benchLatency = pluggable('bench latency', '../../../native-models/src/bench/latency-bench.js', 'benchLatencyCommand');
+const benchRobustness = pluggable('bench robustness', '../../../native-models/src/bench/robustness-bench.js', 'benchRobustnessCommand');
 const calibrate = pluggable('calibrate', '../../../native-models/src/pipeline/cli.js', 'calibrateCommand');
 const trainModel = pluggable('train', '../../../native-models/src/recipes/cli.js', 'trainCommand');
 
@@ -92,7 +95,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'bench':
         if (rest[0] === 'train') return await benchTrain(rest.slice(1));
         if (rest[0] === 'latency') return await benchLatency(rest.slice(1));
-        throw new UsageError(`unknown bench "${rest[0] ?? ''}" (available: train, latency)`);
+        if (rest[0] === 'robustness') return await benchRobustness(rest.slice(1));
+        throw new UsageError(`unknown bench "${rest[0] ?? ''}" (available: train, latency, robustness)`);
       case 'dataset':
         return await dataset(rest);
       case 'scan':

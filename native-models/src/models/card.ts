@@ -41,8 +41,15 @@ function duration(s: number): string {
   return m >= 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : m > 0 ? `${m} min ${Math.round(s % 60)} s` : `${Math.round(s)} s`;
 }
 
+/** Pretty JSON with arrays of numbers kept on one line ([[166, 4], [3, 129]] rather than 8 lines). */
 function indentJson(v: unknown): string {
-  return ['```json', JSON.stringify(v, null, 2), '```'].join('\n');
+  let text = JSON.stringify(v, null, 2);
+  const flat = /\[\s*((?:-?[\d.eE+-]+|\[[^\[\]\n]*\])(?:,\s*(?:-?[\d.eE+-]+|\[[^\[\]\n]*\]))*)\s*\]/g;
+  for (let prev = ''; prev !== text;) {
+    prev = text;
+    text = text.replace(flat, (_m, inner: string) => `[${inner.replace(/,\s*/g, ', ')}]`);
+  }
+  return ['```json', text, '```'].join('\n');
 }
 
 export function renderModelCard(c: CardInput): string {

@@ -20,8 +20,9 @@ import type { StepFn } from '../train/types.js';
 import type { NamedWeights } from '../tensor.js';
 import type { ImageDataset } from '../data/dataset.js';
 import type { AugmentOptions } from '../data/augment.js';
+import { deriveSeed, Rng } from '../data/rng.js';
 import {
-  BatchedRunner, TimeLedger, augmentedFactory, decayMatricesOnly, gatherImages, prepareRunDir, type NoiseOptions,
+  BatchedRunner, TimeLedger, applyOverrides, augmentedFactory, decayMatricesOnly, gatherImages, prepareRunDir, type NoiseOptions,
 } from './common.js';
 import type { RecipeOutcome, RecipeRunOptions } from './types.js';
 
@@ -35,6 +36,8 @@ export interface ClassifierRecipe {
   weightDecay: number;
   clipNorm: number;
   labelSmoothing: number;
+  /** Mixup (Zhang et al. 2018): λ ~ Beta(α, α) per batch, images and targets mixed with a shuffled copy; 0 = off. */
+  mixupAlpha: number;
   augment: AugmentOptions;
   noise: NoiseOptions;
 }
@@ -49,21 +52,60 @@ export const CLASSIFIER_RECIPE: ClassifierRecipe = {
   weightDecay: 0.05,
   clipNorm: 5,
   labelSmoothing: 0.1,
+  mixupAlpha: 0,
   augment: { flipP: 0.5, rotateDeg: 15, scaleMin: 0.85, scaleMax: 1.15, translate: 0.08, contrast: 0.2, brightness: 0.08, gammaMax: 1.4 },
   noise: { p: 0.5, sigmaMax: 0.05 },
 };
 
-/** Softmax cross-entropy against label-smoothed targets; reports batch accuracy. */
-export function smoothedStep(cfg: classifier.ClassifierConfig, smoothing: number, threads: number): StepFn & { release(): Promise<void> } {
+/** Gamma(a) sample (Marsaglia–Tsang; a < 1 via the a + 1 boost). */
+function gammaSample(rng: Rng, a: number): number {
+  if (a < 1) return gammaSample(rng, a + 1) * Math.pow(Math.max(rng.next(), 1e-12), 1 / a);
+  const d = a - 1 / 3, c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    let x: number, v: number;
+    do { x = rng.normal(); v = 1 + c * x; } while (v <= 0);
+    v = v * v * v;
+    const u = rng.next();
+    if (u < 1 - 0.0331 * x ** 4 || Math.log(Math.max(u, 1e-300)) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
+  }
+}
+
+/** λ ~ Beta(α, α). */
+export function betaSample(rng: Rng, alpha: number): number {
+  const a = gammaSample(rng, alpha), b = gammaSample(rng, alpha);
+  return a / (a + b);
+}
+
+const MIXUP_STREAM = 0x6d697875; // 'mixu'
+
+/**
+ * Softmax cross-entropy against label-smoothed targets, optionally with mixup drawn from the trainer's per-step
+ * seed (resume stays exact); reports batch accuracy against the unmixed labels.
+ */
+export function smoothedStep(cfg: classifier.ClassifierConfig, smoothing: number, threads: number, mixupAlpha = 0): StepFn & { release(): Promise<void> } {
   const runner = new GraphRunner({ threads });
   const k = cfg.classes;
   const step: StepFn = async (weights, batch) => {
     const n = batch.x.shape[0];
     if (!batch.y || batch.y.length !== n) throw new Error(`classifier step needs ${n} labels`);
-    const target = new Float32Array(n * k).fill(smoothing / k);
-    for (let i = 0; i < n; i++) target[i * k + batch.y[i]] += 1 - smoothing;
+    const onehot = new Float32Array(n * k).fill(smoothing / k);
+    for (let i = 0; i < n; i++) onehot[i * k + batch.y[i]] += 1 - smoothing;
+    let x = batch.x, target = onehot;
+    if (mixupAlpha > 0) {
+      const rng = new Rng(deriveSeed(batch.seed ?? 0, MIXUP_STREAM));
+      const lam = betaSample(rng, mixupAlpha);
+      const perm = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
+      const per = batch.x.data.length / n, src = batch.x.data, mixed = new Float32Array(src.length);
+      target = new Float32Array(n * k);
+      for (let i = 0; i < n; i++) {
+        const j = perm[i];
+        for (let p = 0; p < per; p++) mixed[i * per + p] = lam * src[i * per + p] + (1 - lam) * src[j * per + p];
+        for (let c = 0; c < k; c++) target[i * k + c] = lam * onehot[i * k + c] + (1 - lam) * onehot[j * k + c];
+      }
+      x = { shape: batch.x.shape, data: mixed };
+    }
     const g = await runner.get(`train:${n}`, () => classifier.buildTrainGraph(cfg, n));
-    const { result, extras } = await runStep(g, weights, { x: batch.x, target: { shape: [n, k], data: target } }, ['logits']);
+    const { result, extras } = await runStep(g, weights, { x, target: { shape: [n, k], data: target } }, ['logits']);
     const logits = extras.get('logits')!.data;
     let correct = 0;
     for (let i = 0; i < n; i++) if ((logits[i * k + 1] > logits[i * k] ? 1 : 0) === batch.y[i]) correct++;
@@ -115,7 +157,8 @@ export function selectionScore(e: { accuracy: number; loss: number }, count: num
 
 export async function runClassifierRecipe(o: RecipeRunOptions, recipe: ClassifierRecipe = CLASSIFIER_RECIPE): Promise<RecipeOutcome> {
   const { ds, split } = o.data;
-  const r: ClassifierRecipe = { ...recipe, net: { ...recipe.net, size: o.size }, epochs: o.epochs ?? recipe.epochs };
+  const base = applyOverrides(recipe, o.overrides);
+  const r: ClassifierRecipe = { ...base, net: { ...base.net, size: o.size }, epochs: o.epochs ?? base.epochs };
   const perEpoch = Math.floor(split.train.length / r.batch);
   const totalSteps = o.steps ?? r.epochs * perEpoch;
   const runConfig = { model: 'classifier', recipe: r, steps: totalSteps, seed: o.seed, data: ds.meta.fingerprint, split: o.data.splitName };
@@ -123,7 +166,7 @@ export async function runClassifierRecipe(o: RecipeRunOptions, recipe: Classifie
   o.log(`classifier: ${classifier.parameterCount(r.net).total} parameters, ${perEpoch} steps/epoch, ${totalSteps} steps; run folder ${runDir}`);
 
   const weights = classifier.init(r.net, o.seed);
-  const step = smoothedStep(r.net, r.labelSmoothing, o.threads);
+  const step = smoothedStep(r.net, r.labelSmoothing, o.threads, r.mixupAlpha);
   const runner = await BatchedRunner.create(classifier.buildInference(r.net, undefined, 64), 64, { threads: o.threads });
   const ledger = await TimeLedger.open(runDir, o.resume);
   try {
@@ -175,13 +218,13 @@ export async function runClassifierRecipe(o: RecipeRunOptions, recipe: Classifie
         'valCurve: [step, val accuracy, val loss] at every epoch.',
       ],
       training: {
-        steps: res.step, epochs: res.epoch, seconds: trainSeconds, resumedFrom: res.resumedFrom, runDir,
+        steps: res.step, epochs: Number((res.step / perEpoch).toFixed(2)), seconds: trainSeconds, resumedFrom: res.resumedFrom, runDir,
         selected: `best by group-val score (accuracy, ties → lower loss) at step ${best.step} of ${res.step}`,
       },
       notes: [
         `Compact residual CNN (nets/classifier.ts): stem conv3×3 s2 + 3 residual stages (widths ${r.net.width}/${2 * r.net.width}/${4 * r.net.width}/${8 * r.net.width}), GroupNorm(${r.net.groups}), global average pool, linear head. \`body.*\` is shared in federated learning, \`head.fc\` stays local.`,
         `Input: one grey channel, ${r.net.size}×${r.net.size}, pixels in [0, 1], letterboxed on black (data pipeline v1).`,
-        `Loss: softmax cross-entropy with label smoothing ${r.labelSmoothing}. AdamW, weight decay ${r.weightDecay} on kernels only, peak lr ${r.peakLr}, ${r.warmupEpochs} warm-up epochs then cosine to ${r.minLr}, clip ${r.clipNorm}, batch ${r.batch}.`,
+        `Loss: softmax cross-entropy with label smoothing ${r.labelSmoothing}${r.mixupAlpha > 0 ? `, mixup with λ ~ Beta(${r.mixupAlpha}, ${r.mixupAlpha}) per batch` : ', no mixup'}. AdamW, weight decay ${r.weightDecay} on kernels only, peak lr ${r.peakLr}, ${r.warmupEpochs} warm-up epochs then cosine to ${r.minLr}, clip ${r.clipNorm}, batch ${r.batch}.`,
         `Augmentation: flip p ${r.augment.flipP}, rotation ±${r.augment.rotateDeg}°, scale ${r.augment.scaleMin}–${r.augment.scaleMax}, shift ±${(r.augment.translate! * 100).toFixed(0)} %, gamma ≤ ${r.augment.gammaMax}, contrast ±${(r.augment.contrast! * 100).toFixed(0)} %, brightness ±${r.augment.brightness}; Gaussian pixel noise with p ${r.noise.p}, σ ~ U[0, ${r.noise.sigmaMax}].`,
         'No self-supervised pre-training (the MAE is trained separately and not used to initialise this net).',
       ],

@@ -2,10 +2,11 @@
  * `medfedpure train classifier|mae|diffusion` — run a training recipe and ship the artifact with its model card.
  *
  *   medfedpure train <model> --data DIR|synthetic [--size 64] [--epochs N | --steps N] [--seed S]
- *                            [--resume | --fresh] [--out DIR] [--threads N] [--json] [--no-progress]
+ *                            [--resume | --fresh] [--set KEY=VALUE]... [--out DIR] [--threads N] [--json] [--no-progress]
  *
  * Checkpoints go to `.cache/runs/<model>-<hash of the run config>/`; `--resume` continues the same command exactly
- * where it stopped, `--fresh` discards old checkpoints. Artifacts (`<model>.weights`, `<model>.MODEL_CARD.md`,
+ * where it stopped, `--fresh` discards old checkpoints. `--set` overrides a numeric or boolean recipe field (e.g.
+ * `--set mixupAlpha=0.4`); it is part of the run config and of the command printed on the model card. Artifacts (`<model>.weights`, `<model>.MODEL_CARD.md`,
  * previews, manifest.json entry) go to `--out`, by default native-models/models/ — or `.cache/models-synthetic/`
  * for `--data synthetic`, so stand-in runs never replace the shipped models.
  */
@@ -16,7 +17,7 @@ import { DEFAULT_MODELS_DIR } from '../models/manifest.js';
 import { writeArtifact } from '../models/card.js';
 
 export const TRAIN_USAGE = `usage: medfedpure train classifier|mae|diffusion --data DIR|synthetic [--size 64] [--epochs N | --steps N] [--seed S]
-                        [--resume | --fresh] [--out DIR] [--threads N] [--json] [--no-progress]`;
+                        [--resume | --fresh] [--set KEY=VALUE]... [--out DIR] [--threads N] [--json] [--no-progress]`;
 
 export interface TrainArgs {
   model: ModelName;
@@ -31,13 +32,14 @@ export interface TrainArgs {
   threads: number;
   json: boolean;
   progress: boolean;
+  overrides: Record<string, string>;
 }
 
 export function parseTrainArgs(argv: string[]): TrainArgs {
   const [model, ...rest] = argv;
   const bad = (m: string) => new RecipeError('RECIPE_BAD_ARGUMENT', m);
   if (!MODEL_NAMES.includes(model as ModelName)) throw bad(`unknown model "${model ?? ''}" (choose ${MODEL_NAMES.join(', ')})`);
-  const a: Partial<TrainArgs> & { model: ModelName } = { model: model as ModelName, size: 64, seed: 0, resume: false, fresh: false, threads: 2, json: false, progress: true };
+  const a: Partial<TrainArgs> & { model: ModelName } = { model: model as ModelName, size: 64, seed: 0, resume: false, fresh: false, threads: 2, json: false, progress: true, overrides: {} };
   for (let i = 0; i < rest.length; i++) {
     const k = rest[i];
     const val = (): string => {
@@ -62,6 +64,13 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
       case '--threads': a.threads = int(1, 256); break;
       case '--json': a.json = true; break;
       case '--no-progress': a.progress = false; break;
+      case '--set': {
+        const kv = val();
+        const eq = kv.indexOf('=');
+        if (eq <= 0) throw bad(`--set needs KEY=VALUE, got "${kv}"`);
+        a.overrides![kv.slice(0, eq)] = kv.slice(eq + 1);
+        break;
+      }
       default: throw bad(`unknown option ${k}`);
     }
   }
@@ -98,7 +107,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     log(data.description);
     const outcome = await runRecipe(a.model, {
       data, size: a.size, seed: a.seed, threads: a.threads, epochs: a.epochs, steps: a.steps,
-      resume: a.resume, fresh: a.fresh, progressBar: a.progress, log,
+      resume: a.resume, fresh: a.fresh, overrides: a.overrides, progressBar: a.progress, log,
     });
     const out = a.out ? (isAbsolute(a.out) ? a.out : resolve(a.out)) : data.synthetic ? join(REPO_ROOT, '.cache', 'models-synthetic') : DEFAULT_MODELS_DIR;
     const command = `medfedpure train ${argv.filter((x) => x !== '--resume' && x !== '--fresh').join(' ')}`;

@@ -75,6 +75,29 @@ export async function loadTrainingData(data: string, size: number, log: (s: stri
   return { ds, split, synthetic, dir: synthetic ? null : data, description, splitName: synthetic ? `synthetic-group (seed ${SPLIT_SEED})` : SPLIT_NAME, caveat };
 }
 
+/**
+ * Applies `--set key=value` overrides to a recipe: only existing top-level keys whose value is a number or a
+ * boolean, with a value of the same type. Anything else is a RecipeError (a typo must not be silently ignored).
+ */
+export function applyOverrides<R extends object>(recipe: R, overrides: Record<string, string> = {}): R {
+  const out: Record<string, unknown> = { ...(recipe as Record<string, unknown>) };
+  for (const [k, raw] of Object.entries(overrides)) {
+    const cur = out[k];
+    if (typeof cur === 'number') {
+      const v = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(v)) throw new RecipeError('RECIPE_BAD_ARGUMENT', `--set ${k}=${raw}: not a number`);
+      out[k] = v;
+    } else if (typeof cur === 'boolean') {
+      if (raw !== 'true' && raw !== 'false') throw new RecipeError('RECIPE_BAD_ARGUMENT', `--set ${k}=${raw}: expected true or false`);
+      out[k] = raw === 'true';
+    } else {
+      const keys = Object.entries(recipe).filter(([, v]) => typeof v === 'number' || typeof v === 'boolean').map(([n]) => n);
+      throw new RecipeError('RECIPE_BAD_ARGUMENT', `--set ${k}: not a settable recipe key (settable: ${keys.join(', ')})`);
+    }
+  }
+  return out as R;
+}
+
 /** Stable JSON with sorted keys, for hashing configurations. */
 export function canonicalJson(v: unknown): string {
   return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));

@@ -27,7 +27,7 @@ import type { NamedWeights } from '../tensor.js';
 import type { ImageDataset } from '../data/dataset.js';
 import type { AugmentOptions } from '../data/augment.js';
 import { Rng } from '../data/rng.js';
-import { TimeLedger, augmentedFactory, cleanTrainingSet, prepareRunDir } from './common.js';
+import { TimeLedger, applyOverrides, augmentedFactory, cleanTrainingSet, prepareRunDir } from './common.js';
 import { EmaOptimizer } from './ema.js';
 import { EpsModel, ddimPurify, ddimTimesteps } from './ddim.js';
 import { gridPng } from './png.js';
@@ -179,7 +179,8 @@ const sig = (x: number) => Number(x.toPrecision(4));
 
 export async function runDiffusionRecipe(o: RecipeRunOptions, recipe: DiffusionRecipe = DIFFUSION_RECIPE): Promise<RecipeOutcome> {
   const { ds, split } = o.data;
-  const r: DiffusionRecipe = { ...recipe, net: { ...recipe.net, size: o.size } };
+  const base = applyOverrides(recipe, o.overrides);
+  const r: DiffusionRecipe = { ...base, net: { ...base.net, size: o.size } };
   const { set, predUsed, predExcluded } = await cleanTrainingSet(o.data, r.usePred);
   const all = Int32Array.from({ length: set.count }, (_, i) => i);
   const perEpoch = Math.floor(set.count / r.batch);
@@ -252,7 +253,7 @@ export async function runDiffusionRecipe(o: RecipeRunOptions, recipe: DiffusionR
         `valCurve: [step, mean val ε-MSE] every ${r.evalEvery} steps.`,
       ],
       training: {
-        steps: res.step, epochs: res.epoch, seconds: trainSeconds, resumedFrom: res.resumedFrom, runDir,
+        steps: res.step, epochs: Number((res.step / perEpoch).toFixed(2)), seconds: trainSeconds, resumedFrom: res.resumedFrom, runDir,
         selected: `EMA (decay ${r.emaDecay}) of the weights after ${res.step} steps (no selection on validation)`,
       },
       notes: [

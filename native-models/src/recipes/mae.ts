@@ -15,7 +15,7 @@ import { train } from '../train/trainer.js';
 import type { NamedWeights } from '../tensor.js';
 import type { ImageDataset } from '../data/dataset.js';
 import type { AugmentOptions } from '../data/augment.js';
-import { BatchedRunner, TimeLedger, augmentedFactory, cleanTrainingSet, decayMatricesOnly, gatherImages, prepareRunDir } from './common.js';
+import { BatchedRunner, TimeLedger, applyOverrides, augmentedFactory, cleanTrainingSet, decayMatricesOnly, gatherImages, prepareRunDir } from './common.js';
 import { gridPng } from './png.js';
 import type { RecipeOutcome, RecipeRunOptions } from './types.js';
 
@@ -35,7 +35,7 @@ export interface MaeRecipe {
 export const MAE_RECIPE: MaeRecipe = {
   net: { ...mae.MAE_DEFAULT },
   batch: 32,
-  epochs: 60,
+  epochs: 25,
   peakLr: 1e-3,
   minLr: 1e-5,
   warmupEpochs: 5,
@@ -109,7 +109,8 @@ async function reconPreview(runner: BatchedRunner, cfg: mae.MaeConfig, weights: 
 
 export async function runMaeRecipe(o: RecipeRunOptions, recipe: MaeRecipe = MAE_RECIPE): Promise<RecipeOutcome> {
   const { ds, split } = o.data;
-  const r: MaeRecipe = { ...recipe, net: { ...recipe.net, size: o.size }, epochs: o.epochs ?? recipe.epochs };
+  const base = applyOverrides(recipe, o.overrides);
+  const r: MaeRecipe = { ...base, net: { ...base.net, size: o.size }, epochs: o.epochs ?? base.epochs };
   const { set, predUsed, predExcluded } = await cleanTrainingSet(o.data, r.usePred);
   const all = Int32Array.from({ length: set.count }, (_, i) => i);
   const perEpoch = Math.floor(set.count / r.batch);
@@ -172,7 +173,7 @@ export async function runMaeRecipe(o: RecipeRunOptions, recipe: MaeRecipe = MAE_
         'valCurve: [step, val maskedMse] every 2 epochs.',
       ],
       training: {
-        steps: res.step, epochs: res.epoch, seconds: trainSeconds, resumedFrom: res.resumedFrom, runDir,
+        steps: res.step, epochs: Number((res.step / perEpoch).toFixed(2)), seconds: trainSeconds, resumedFrom: res.resumedFrom, runDir,
         selected: `best by group-val masked-patch MSE at step ${best.step} of ${res.step}`,
       },
       notes: [

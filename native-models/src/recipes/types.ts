@@ -18,6 +18,8 @@ export interface RecipeRunOptions {
   steps?: number;
   resume: boolean;
   fresh: boolean;
+  /** `--set key=value` overrides of numeric / boolean top-level recipe fields. */
+  overrides?: Record<string, string>;
   progressBar: boolean;
   log: (msg: string) => void;
   /** Default <repo>/.cache/runs. */

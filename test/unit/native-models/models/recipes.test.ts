@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { parseTrainArgs } from '../../../../native-models/src/recipes/cli.js';
-import { RecipeError, augmentedFactory, configHash, prepareRunDir, type TrainingData } from '../../../../native-models/src/recipes/common.js';
+import { RecipeError, applyOverrides, augmentedFactory, configHash, prepareRunDir, type TrainingData } from '../../../../native-models/src/recipes/common.js';
 import { EmaOptimizer } from '../../../../native-models/src/recipes/ema.js';
 import { sampleTimestep } from '../../../../native-models/src/recipes/diffusion.js';
 import { ddimTimesteps } from '../../../../native-models/src/recipes/ddim.js';
 import { gridPng } from '../../../../native-models/src/recipes/png.js';
-import { selectionScore } from '../../../../native-models/src/recipes/classifier.js';
+import { betaSample, selectionScore } from '../../../../native-models/src/recipes/classifier.js';
 import { renderModelCard, writeArtifact, DATA_LICENCE_NOTE } from '../../../../native-models/src/models/card.js';
 import { loadModel } from '../../../../native-models/src/models/manifest.js';
 import type { RecipeOutcome } from '../../../../native-models/src/recipes/types.js';
@@ -23,7 +23,8 @@ import { tensor, type NamedWeights } from '../../../../native-models/src/tensor.
 
 test('parseTrainArgs: defaults, options and usage errors', () => {
   const a = parseTrainArgs(['classifier', '--data', '/d', '--epochs', '5', '--seed', '3', '--threads', '1', '--json']);
-  assert.deepEqual({ ...a }, { model: 'classifier', data: '/d', size: 64, epochs: 5, seed: 3, resume: false, fresh: false, threads: 1, json: true, progress: true });
+  assert.deepEqual({ ...a }, { model: 'classifier', data: '/d', size: 64, epochs: 5, seed: 3, resume: false, fresh: false, threads: 1, json: true, progress: true, overrides: {} });
+  assert.deepEqual(parseTrainArgs(['classifier', '--data', 'd', '--set', 'mixupAlpha=0.4']).overrides, { mixupAlpha: '0.4' });
   assert.equal(parseTrainArgs(['diffusion', '--data', 'synthetic', '--steps', '10', '--resume']).steps, 10);
   const bad = (argv: string[], re: RegExp) => assert.throws(() => parseTrainArgs(argv), (e: unknown) => e instanceof RecipeError && e.code === 'RECIPE_BAD_ARGUMENT' && re.test(e.message));
   bad(['gan', '--data', 'x'], /unknown model/);
@@ -32,6 +33,7 @@ test('parseTrainArgs: defaults, options and usage errors', () => {
   bad(['mae', '--data', 'x', '--size', 'big'], /--size/);
   bad(['mae', '--data', 'x', '--resume', '--fresh'], /exclude/);
   bad(['mae', '--data', 'x', '--wat'], /unknown option/);
+  bad(['classifier', '--data', 'd', '--set', 'oops'], /KEY=VALUE/);
 });
 
 test('configHash ignores key order; run folders refuse to overwrite checkpoints unless --resume or --fresh', async () => {
@@ -169,5 +171,43 @@ test('writeArtifact writes weights, card and manifest entry that loadModel accep
     assert.ok(!syn.includes(DATA_LICENCE_NOTE));
   } finally {
     rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('applyOverrides sets numeric and boolean recipe fields and refuses unknown keys or bad values', () => {
+  const r = { epochs: 10, usePred: true, net: { width: 2 } };
+  assert.deepEqual(applyOverrides(r, { epochs: '20', usePred: 'false' }), { epochs: 20, usePred: false, net: { width: 2 } });
+  assert.equal(r.epochs, 10);
+  for (const o of [{ epochz: '1' }, { epochs: 'x' }, { usePred: 'yes' }, { net: '{}' }] as Record<string, string>[]) {
+    assert.throws(() => applyOverrides(r, o), (e: unknown) => e instanceof RecipeError && e.code === 'RECIPE_BAD_ARGUMENT');
+  }
+});
+
+test('betaSample: λ in (0, 1) with mean 1/2 for Beta(α, α)', () => {
+  const rng = new Rng(3);
+  let s = 0;
+  for (let i = 0; i < 4000; i++) {
+    const l = betaSample(rng, 0.4);
+    assert.ok(l > 0 && l < 1);
+    s += l;
+  }
+  assert.ok(Math.abs(s / 4000 - 0.5) < 0.03);
+});
+
+test('MAE and UNet train steps draw masks / timesteps / noise from batch.seed when the trainer sets it', async () => {
+  const M = await import('../../../../native-models/src/nets/mae.js');
+  const U = await import('../../../../native-models/src/nets/unet.js');
+  const maeCfg = { size: 16, patch: 4, maskRatio: 0.75, dim: 16, depth: 1, heads: 2, decoderDim: 8, decoderDepth: 1, decoderHeads: 2, mlpRatio: 2 };
+  const unetCfg = { size: 8, width: 4, mults: [1, 2], groups: 2, heads: 2, T: 1000 };
+  const cases = [
+    { step: M.makeTrainStep(maeCfg, { threads: 1 }), w: M.init(maeCfg, 0), x: { shape: [2, 1, 16, 16], data: Float32Array.from({ length: 512 }, (_, i) => (i % 7) / 7) } },
+    { step: U.makeTrainStep(unetCfg, { threads: 1 }), w: U.init(unetCfg, 0), x: { shape: [2, 1, 8, 8], data: Float32Array.from({ length: 128 }, (_, i) => (i % 5) / 5) } },
+  ];
+  for (const { step, w, x } of cases) {
+    const a = (await step(w, { x, seed: 11 })).loss;
+    await step(w, { x, seed: 12 }); // a private counter / generator must not leak into seeded steps
+    assert.equal((await step(w, { x, seed: 11 })).loss, a);
+    assert.notEqual((await step(w, { x, seed: 13 })).loss, a);
+    await step.release();
   }
 });
