@@ -2,8 +2,8 @@
  * The three models the pipeline runs, with their versions and SHA-256 hashes (reported in every result).
  *
  * - Trained artifacts: when `<modelsDir>/manifest.json` exists, each model comes from the project's model loader
- *   (native-models/src/models/, `loadModel(name)`, which verifies the SHA-256 and throws a typed
- *   ModelIntegrityError); the loader module is imported lazily so this file builds before it exists.
+ *   (native-models/src/models/manifest.ts `loadModel(name)`, which verifies the SHA-256 and throws a typed
+ *   ModelIntegrityError), with the config recorded in the manifest. All three must be there.
  * - Otherwise, seeded `init()` weights (untrained, `trained: false`, version `seeded-init-<seed>`): for development
  *   and tests only; every result says so. Their hash is the SHA-256 of the weights in the .mfpw format.
  */
@@ -16,6 +16,7 @@ import * as mae from '../nets/mae.js';
 import * as unet from '../nets/unet.js';
 import { encodeWeights } from '../weights-io.js';
 import type { NamedWeights } from '../tensor.js';
+import { loadModel as loadArtifact, type LoadedModel as ArtifactModel } from '../models/manifest.js';
 import { PipelineError } from './errors.js';
 
 export type ModelName = 'classifier' | 'mae' | 'unet';
@@ -58,18 +59,13 @@ export function seededBundle(seed = 0, dir = DEFAULT_MODELS_DIR): ModelBundle {
   };
 }
 
-type Loose = Record<string, unknown>;
+/** The manifest name of each pipeline model (the diffusion UNet is trained as `medfedpure train diffusion`). */
+export const MANIFEST_NAMES: Readonly<Record<ModelName, string>> = { classifier: 'classifier', mae: 'mae', unet: 'diffusion' };
 
-/** Adapts what the project loader returns ({ weights, sha256, version, config | meta.config }) to LoadedModel. */
-function adapt<C>(name: ModelName, got: unknown, fallbackConfig: C): LoadedModel<C> {
-  const g = (got ?? {}) as Loose;
-  const meta = (g.meta ?? {}) as Loose;
-  const weights = g.weights as NamedWeights | undefined;
-  if (!(weights instanceof Map)) throw new PipelineError('E_MODELS', `model loader returned no weights for ${name}`);
-  const config = ((g.config ?? meta.config) as C | undefined) ?? fallbackConfig;
-  const version = String(g.version ?? meta.version ?? 'unknown');
-  const sha256 = String(g.sha256 ?? weightsSha256(weights));
-  return { name, version, sha256, config: { ...fallbackConfig, ...config }, weights, trained: true };
+/** A shipped model, sha256-checked by the project loader, with the config it was trained with. */
+function fromArtifact<C>(name: ModelName, got: ArtifactModel, fallbackConfig: C): LoadedModel<C> {
+  const config = { ...fallbackConfig, ...(got.entry.config as Partial<C>) };
+  return { name, version: got.entry.version, sha256: got.entry.sha256, config, weights: got.weights, trained: true };
 }
 
 export interface LoadOptions {
@@ -80,29 +76,26 @@ export interface LoadOptions {
   requireTrained?: boolean;
 }
 
+/**
+ * The three pipeline models from `modelsDir` (default native-models/models). Without a manifest there, seeded
+ * untrained models stand in (development and tests) unless `requireTrained`. With a manifest, every model must be in
+ * it and pass its sha256 check: a partial or tampered set is refused, never silently mixed with untrained models.
+ */
 export async function loadModelBundle(opts: LoadOptions = {}): Promise<ModelBundle> {
   const dir = opts.modelsDir ?? DEFAULT_MODELS_DIR;
   if (!existsSync(join(dir, 'manifest.json'))) {
     if (opts.requireTrained) throw new PipelineError('E_MODELS', `no trained models: ${join(dir, 'manifest.json')} not found`);
     return seededBundle(opts.seed ?? 0, dir);
   }
-  let loader: { loadModel?: (name: string, opts?: unknown) => Promise<unknown> };
   try {
-    loader = (await import(new URL('../models/index.js', import.meta.url).href)) as typeof loader;
-  } catch (e) {
-    throw new PipelineError('E_MODELS', `models found in ${dir} but the model loader (native-models/src/models/index.ts) is missing: ${(e as Error).message}`, { cause: e });
-  }
-  if (typeof loader.loadModel !== 'function') throw new PipelineError('E_MODELS', 'native-models/src/models/index.ts does not export loadModel');
-  try {
-    const [c, m, u] = await Promise.all((['classifier', 'mae', 'unet'] as const).map((n) => loader.loadModel!(n, { dir })));
+    const [c, m, u] = await Promise.all((['classifier', 'mae', 'unet'] as const).map((n) => loadArtifact(MANIFEST_NAMES[n], { dir })));
     return {
-      classifier: adapt('classifier', c, classifier.CLASSIFIER_DEFAULT),
-      mae: adapt('mae', m, mae.MAE_DEFAULT),
-      unet: adapt('unet', u, unet.UNET_DEFAULT),
+      classifier: fromArtifact('classifier', c, classifier.CLASSIFIER_DEFAULT),
+      mae: fromArtifact('mae', m, mae.MAE_DEFAULT),
+      unet: fromArtifact('unet', u, unet.UNET_DEFAULT),
       dir,
     };
   } catch (e) {
-    if (e instanceof PipelineError) throw e;
     const code = (e as { code?: unknown }).code;
     throw new PipelineError('E_MODELS', `could not load models from ${dir}: ${(e as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`, { cause: e });
   }

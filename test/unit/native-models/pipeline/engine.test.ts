@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EngineCore } from '../../../../native-models/src/engine/core.js';
@@ -53,7 +56,9 @@ test('engine queue: concurrent requests run as batches, results go back to their
 });
 
 test('engine in a worker_thread: status, a scan, and a typed error over the port', async () => {
-  const w = await startWorkerEngine({ ep: 'cpu', threads: 1, warmup: false });
+  // An empty models folder: the seeded development models stand in, whatever is committed in native-models/models.
+  const modelsDir = mkdtempSync(join(tmpdir(), 'mfp-engine-models-'));
+  const w = await startWorkerEngine({ ep: 'cpu', threads: 1, warmup: false, modelsDir });
   try {
     const st = await w.ready();
     assert.equal(st.ready, true);
