@@ -171,6 +171,7 @@ export async function runClassifierRecipe(o: RecipeRunOptions, recipe: Classifie
   const ledger = await TimeLedger.open(runDir, o.resume);
   try {
     const res = await train({
+      signal: o.signal,
       weights, step,
       optimizer: new AdamW({ weightDecay: r.weightDecay, decay: decayMatricesOnly }),
       data: augmentedFactory(ds, split.train, r.batch, r.augment, r.noise, o.seed),
@@ -218,7 +219,7 @@ export async function runClassifierRecipe(o: RecipeRunOptions, recipe: Classifie
         'valCurve: [step, val accuracy, val loss] at every epoch.',
       ],
       training: {
-        steps: res.step, epochs: Number((res.step / perEpoch).toFixed(2)), seconds: trainSeconds, resumedFrom: res.resumedFrom, runDir,
+        steps: res.step, plannedSteps: totalSteps, epochs: Number((res.step / perEpoch).toFixed(2)), seconds: trainSeconds, resumedFrom: res.resumedFrom, runDir,
         selected: `best by group-val score (accuracy, ties → lower loss) at step ${best.step} of ${res.step}`,
       },
       notes: [

@@ -2,7 +2,8 @@
  * `medfedpure train classifier|mae|diffusion` — run a training recipe and ship the artifact with its model card.
  *
  *   medfedpure train <model> --data DIR|synthetic [--size 64] [--epochs N | --steps N] [--seed S]
- *                            [--resume | --fresh] [--set KEY=VALUE]... [--out DIR] [--threads N] [--json] [--no-progress]
+ *                            [--resume | --fresh] [--time-budget MINUTES] [--set KEY=VALUE]... [--out DIR] [--threads N]
+ *                            [--json] [--no-progress]
  *
  * Checkpoints go to `.cache/runs/<model>-<hash of the run config>/`; `--resume` continues the same command exactly
  * where it stopped, `--fresh` discards old checkpoints. `--set` overrides a numeric or boolean recipe field (e.g.
@@ -17,7 +18,7 @@ import { DEFAULT_MODELS_DIR } from '../models/manifest.js';
 import { writeArtifact } from '../models/card.js';
 
 export const TRAIN_USAGE = `usage: medfedpure train classifier|mae|diffusion --data DIR|synthetic [--size 64] [--epochs N | --steps N] [--seed S]
-                        [--resume | --fresh] [--set KEY=VALUE]... [--out DIR] [--threads N] [--json] [--no-progress]`;
+                        [--resume | --fresh] [--time-budget MINUTES] [--set KEY=VALUE]... [--out DIR] [--threads N] [--json] [--no-progress]`;
 
 export interface TrainArgs {
   model: ModelName;
@@ -33,6 +34,8 @@ export interface TrainArgs {
   json: boolean;
   progress: boolean;
   overrides: Record<string, string>;
+  /** `--time-budget`: stop training after this many minutes of this session (checkpoint, then ship). */
+  timeBudgetMinutes?: number;
 }
 
 export function parseTrainArgs(argv: string[]): TrainArgs {
@@ -64,6 +67,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
       case '--threads': a.threads = int(1, 256); break;
       case '--json': a.json = true; break;
       case '--no-progress': a.progress = false; break;
+      case '--time-budget': a.timeBudgetMinutes = int(1, 100_000); break;
       case '--set': {
         const kv = val();
         const eq = kv.indexOf('=');
@@ -87,6 +91,17 @@ async function runRecipe(model: ModelName, o: RecipeRunOptions): Promise<RecipeO
   }
 }
 
+/** The command line minus the flags that only steer this session (resume, fresh, time budget). */
+function withoutSessionFlags(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--resume' || argv[i] === '--fresh') continue;
+    if (argv[i] === '--time-budget') { i++; continue; }
+    out.push(argv[i]);
+  }
+  return out;
+}
+
 /** Entry point for the CLI; returns the exit status (2 = usage error). */
 export async function trainCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -108,9 +123,16 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const outcome = await runRecipe(a.model, {
       data, size: a.size, seed: a.seed, threads: a.threads, epochs: a.epochs, steps: a.steps,
       resume: a.resume, fresh: a.fresh, overrides: a.overrides, progressBar: a.progress, log,
+      signal: a.timeBudgetMinutes !== undefined ? AbortSignal.timeout(a.timeBudgetMinutes * 60_000) : undefined,
     });
+    if (outcome.training.steps < outcome.training.plannedSteps) {
+      outcome.limitations.push(
+        `Stopped by the time budget after ${outcome.training.steps} of ${outcome.training.plannedSteps} planned steps: these are not the recipe's final weights. ` +
+          'Running the same command with `--resume` continues from the last checkpoint and ships the finished model.',
+      );
+    }
     const out = a.out ? (isAbsolute(a.out) ? a.out : resolve(a.out)) : data.synthetic ? join(REPO_ROOT, '.cache', 'models-synthetic') : DEFAULT_MODELS_DIR;
-    const command = `medfedpure train ${argv.filter((x) => x !== '--resume' && x !== '--fresh').join(' ')}`;
+    const command = `medfedpure train ${withoutSessionFlags(argv).join(' ')}`;
     const w = await writeArtifact(out, outcome, data, command, a.threads);
     const summary = { model: a.model, weights: w.weightsPath, card: w.cardPath, sha256: w.entry.sha256, bytes: w.entry.bytes, training: outcome.training, metrics: w.entry.metrics, caveat: data.caveat };
     if (a.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

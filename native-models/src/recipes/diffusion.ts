@@ -201,6 +201,7 @@ export async function runDiffusionRecipe(o: RecipeRunOptions, recipe: DiffusionR
   const shipped = () => ema.averaged ?? weights;
   try {
     const res = await train({
+      signal: o.signal,
       weights, step, optimizer: ema,
       data: augmentedFactory(set, all, r.batch, r.augment, null, o.seed),
       steps: totalSteps,
@@ -253,7 +254,7 @@ export async function runDiffusionRecipe(o: RecipeRunOptions, recipe: DiffusionR
         `valCurve: [step, mean val ε-MSE] every ${r.evalEvery} steps.`,
       ],
       training: {
-        steps: res.step, epochs: Number((res.step / perEpoch).toFixed(2)), seconds: trainSeconds, resumedFrom: res.resumedFrom, runDir,
+        steps: res.step, plannedSteps: totalSteps, epochs: Number((res.step / perEpoch).toFixed(2)), seconds: trainSeconds, resumedFrom: res.resumedFrom, runDir,
         selected: `EMA (decay ${r.emaDecay}) of the weights after ${res.step} steps (no selection on validation)`,
       },
       notes: [

@@ -126,6 +126,7 @@ export async function runMaeRecipe(o: RecipeRunOptions, recipe: MaeRecipe = MAE_
   const ledger = await TimeLedger.open(runDir, o.resume);
   try {
     const res = await train({
+      signal: o.signal,
       weights, step,
       optimizer: new AdamW({ beta1: 0.9, beta2: 0.95, weightDecay: r.weightDecay, decay: decayMatricesOnly }),
       data: augmentedFactory(set, all, r.batch, r.augment, null, o.seed),
@@ -173,7 +174,7 @@ export async function runMaeRecipe(o: RecipeRunOptions, recipe: MaeRecipe = MAE_
         'valCurve: [step, val maskedMse] every 2 epochs.',
       ],
       training: {
-        steps: res.step, epochs: Number((res.step / perEpoch).toFixed(2)), seconds: trainSeconds, resumedFrom: res.resumedFrom, runDir,
+        steps: res.step, plannedSteps: totalSteps, epochs: Number((res.step / perEpoch).toFixed(2)), seconds: trainSeconds, resumedFrom: res.resumedFrom, runDir,
         selected: `best by group-val masked-patch MSE at step ${best.step} of ${res.step}`,
       },
       notes: [

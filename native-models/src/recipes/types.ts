@@ -24,6 +24,8 @@ export interface RecipeRunOptions {
   log: (msg: string) => void;
   /** Default <repo>/.cache/runs. */
   runsDir?: string;
+  /** Stops training early (e.g. `--time-budget`): the trainer checkpoints and the recipe ships what it has. */
+  signal?: AbortSignal;
 }
 
 export interface Preview {
@@ -45,6 +47,8 @@ export interface RecipeOutcome {
   metricNotes: string[];
   training: {
     steps: number;
+    /** The recipe's planned number of steps; more than `steps` when a time budget stopped the run. */
+    plannedSteps: number;
     epochs: number;
     /** Wall-clock seconds of training, summed over sessions when resumed. */
     seconds: number;

@@ -26,6 +26,7 @@ test('parseTrainArgs: defaults, options and usage errors', () => {
   assert.deepEqual({ ...a }, { model: 'classifier', data: '/d', size: 64, epochs: 5, seed: 3, resume: false, fresh: false, threads: 1, json: true, progress: true, overrides: {} });
   assert.deepEqual(parseTrainArgs(['classifier', '--data', 'd', '--set', 'mixupAlpha=0.4']).overrides, { mixupAlpha: '0.4' });
   assert.equal(parseTrainArgs(['diffusion', '--data', 'synthetic', '--steps', '10', '--resume']).steps, 10);
+  assert.equal(parseTrainArgs(['diffusion', '--data', 'd', '--resume', '--time-budget', '20']).timeBudgetMinutes, 20);
   const bad = (argv: string[], re: RegExp) => assert.throws(() => parseTrainArgs(argv), (e: unknown) => e instanceof RecipeError && e.code === 'RECIPE_BAD_ARGUMENT' && re.test(e.message));
   bad(['gan', '--data', 'x'], /unknown model/);
   bad(['mae'], /--data/);
@@ -34,6 +35,7 @@ test('parseTrainArgs: defaults, options and usage errors', () => {
   bad(['mae', '--data', 'x', '--resume', '--fresh'], /exclude/);
   bad(['mae', '--data', 'x', '--wat'], /unknown option/);
   bad(['classifier', '--data', 'd', '--set', 'oops'], /KEY=VALUE/);
+  bad(['diffusion', '--data', 'd', '--time-budget', '0'], /--time-budget/);
 });
 
 test('configHash ignores key order; run folders refuse to overwrite checkpoints unless --resume or --fresh', async () => {
@@ -147,7 +149,7 @@ test('writeArtifact writes weights, card and manifest entry that loadModel accep
   const outcome: RecipeOutcome = {
     model: 'classifier', weights: new Map([['head.fc.w', tensor([2, 2], [1, 2, 3, 4])]]), netConfig: { width: 1 }, recipe: { batch: 2 },
     metrics: { test: { accuracy: 0.5 }, valCurve: [[1, 0.5, 0.7]] }, metricNotes: ['a note'],
-    training: { steps: 10, epochs: 1, seconds: 75, resumedFrom: null, runDir: '/x/.cache/runs/classifier-abc', selected: 'best' },
+    training: { steps: 10, plannedSteps: 10, epochs: 1, seconds: 75, resumedFrom: null, runDir: '/x/.cache/runs/classifier-abc', selected: 'best' },
     notes: ['recipe note'], limitations: ['a limitation'], previews: [{ file: 'classifier.preview.png', png: gridPng([[new Float32Array(4)]], 2), caption: 'cap' }],
   };
   const out = mkdtempSync(join(tmpdir(), 'mfp-art-'));
