@@ -14,6 +14,7 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { APP_SCHEME, isAppUrl, parseUrl } from './app-origin.js';
 import { SECURITY_HEADERS } from './security/csp.js';
+import { uiMimeType } from '../common/ui-policy.js';
 
 /** Privileges for `protocol.registerSchemesAsPrivileged` (must be called before app `ready`). */
 export const APP_SCHEME_PRIVILEGES = {
@@ -30,29 +31,9 @@ export const APP_SCHEME_PRIVILEGES = {
   },
 } as const;
 
-const MIME_TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-  '.wasm': 'application/wasm',
-  '.txt': 'text/plain; charset=utf-8',
-};
 
 export function mimeTypeFor(filePath: string): string {
-  return MIME_TYPES[path.extname(filePath).toLowerCase()] ?? 'application/octet-stream';
+  return uiMimeType(filePath);
 }
 
 export type ResolvedPath = { ok: true; filePath: string } | { ok: false; status: 400 | 403 | 404; reason: string };

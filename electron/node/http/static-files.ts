@@ -5,23 +5,8 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
+import { UI_MIME_TYPES, uiMimeType } from '../../common/ui-policy.js';
 
-const TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.ico': 'image/x-icon',
-  '.wasm': 'application/wasm',
-  '.onnx': 'application/octet-stream',
-  '.woff2': 'font/woff2',
-  '.txt': 'text/plain; charset=utf-8',
-};
 
 export interface StaticFile {
   body: Buffer;
@@ -48,7 +33,7 @@ async function readIfFile(path: string): Promise<Buffer | null> {
 
 /** The file for a URL path, or null (404). `root` null = UI not built. */
 export async function resolveStatic(root: string | null, pathname: string): Promise<StaticFile | null> {
-  if (root === null) return { body: Buffer.from(UI_NOT_BUILT_PAGE), contentType: TYPES['.html'], cacheControl: 'no-store' };
+  if (root === null) return { body: Buffer.from(UI_NOT_BUILT_PAGE), contentType: UI_MIME_TYPES['.html'], cacheControl: 'no-store' };
   let decoded: string;
   try {
     decoded = decodeURIComponent(pathname);
@@ -63,11 +48,11 @@ export async function resolveStatic(root: string | null, pathname: string): Prom
   const file = target === base ? null : await readIfFile(target);
   if (file) {
     const immutable = decoded.startsWith('/assets/');
-    return { body: file, contentType: TYPES[ext] ?? 'application/octet-stream', cacheControl: immutable ? 'private, max-age=31536000, immutable' : 'no-cache' };
+    return { body: file, contentType: uiMimeType(ext), cacheControl: immutable ? 'private, max-age=31536000, immutable' : 'no-cache' };
   }
   if (ext === '' || ext === '.html') {
     const index = await readIfFile(join(base, 'index.html'));
-    if (index) return { body: index, contentType: TYPES['.html'], cacheControl: 'no-store' };
+    if (index) return { body: index, contentType: UI_MIME_TYPES['.html'], cacheControl: 'no-store' };
   }
   return null;
 }

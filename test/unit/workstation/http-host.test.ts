@@ -2,6 +2,7 @@
  * The browser host in-process: token (401), Host/Origin/Sec-Fetch-Site (403), CSP and hardening headers, cookie
  * boot, static files, the binary codec end to end through createHttpClient, and server-sent events.
  */
+import { CONTENT_SECURITY_POLICY } from '../../../electron/common/ui-policy.js';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -93,7 +94,8 @@ describe('HTTP browser host', () => {
   it('sends the strict CSP and hardening headers on every response', async () => {
     for (const r of [await raw(host, '/'), await raw(host, `/?token=${host.token}`), await raw(host, '/api/app.info', { method: 'POST', headers: { ...auth(), 'Content-Type': 'application/json' } })]) {
       const csp = String(r.headers['content-security-policy']);
-      for (const d of ["default-src 'self'", "script-src 'self'", "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'"]) assert.ok(csp.includes(d), d);
+      assert.equal(csp, CONTENT_SECURITY_POLICY, 'the same policy as the Electron app:// protocol');
+      for (const d of ["default-src 'none'", "script-src 'self'", "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'"]) assert.ok(csp.includes(d), d);
       assert.equal(r.headers['x-content-type-options'], 'nosniff');
       assert.equal(r.headers['referrer-policy'], 'no-referrer');
       assert.equal(r.headers['cross-origin-opener-policy'], 'same-origin');
