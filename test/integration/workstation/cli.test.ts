@@ -75,7 +75,7 @@ describe('medfedpure CLI', () => {
     assert.equal((await post(u, 'app.info', { ...bearer, Origin: 'https://attacker.example' })).status, 403);
     const info = await post(u, 'app.info', bearer);
     assert.equal(info.status, 200);
-    assert.match(String(info.headers['content-security-policy']), /default-src 'self'.*frame-ancestors 'none'/);
+    assert.match(String(info.headers['content-security-policy']), /default-src 'none'.*frame-ancestors 'none'/);
     assert.equal(JSON.parse(info.text).dataDir, dataDir);
 
     const studies = JSON.parse((await post(u, 'studies.list', bearer)).text) as Array<{ patientName: string; seriesCount: number; instanceCount: number }>;
