@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AuditStore } from '../audit/audit-store.js';
 import { defaultDataDir } from '../services/paths.js';
-import { intFlag, parseArgs, UsageError } from './args.js';
-import { makeOut } from './output.js';
+import { intFlag, parseArgs, UsageError, type FlagSpec, type Parsed } from './args.js';
+import { makeOut, type Out } from './output.js';
 
 export const AUDIT_HELP = `Usage: medfedpure audit verify [--data-dir D] [--json]
        medfedpure audit list [--limit N] [--before SEQ] [--event CODE] [--participant ID] [--data-dir D] [--json]
@@ -35,8 +35,12 @@ export async function auditCommand(argv: readonly string[]): Promise<number> {
   throw new UsageError(`unknown audit subcommand "${sub}" (verify, list)`);
 }
 
-function verify(argv: readonly string[]): number {
-  const { flags, positional } = parseArgs(argv, { 'data-dir': 'string', json: 'boolean', help: 'boolean' });
+/**
+ * What every audit subcommand does around its own work: parse its flags (plus --data-dir, --json, --help), refuse
+ * positional arguments, open the existing log read-only (exit 2 when there is none) and close it afterwards.
+ */
+function onAuditLog(argv: readonly string[], extra: FlagSpec, body: (store: AuditStore, flags: Parsed['flags'], out: Out) => number): number {
+  const { flags, positional } = parseArgs(argv, { 'data-dir': 'string', json: 'boolean', help: 'boolean', ...extra });
   if (flags.help) {
     process.stdout.write(`${AUDIT_HELP}\n`);
     return 0;
@@ -49,6 +53,14 @@ function verify(argv: readonly string[]): number {
     return 2;
   }
   try {
+    return body(store, flags, out);
+  } finally {
+    store.close();
+  }
+}
+
+function verify(argv: readonly string[]): number {
+  return onAuditLog(argv, {}, (store, _flags, out) => {
     const result = store.verify();
     const missingTriggers = store.missingTriggers();
     const warnings = missingTriggers.length ? [`append-only triggers missing: ${missingTriggers.join(', ')}`] : [];
@@ -59,25 +71,11 @@ function verify(argv: readonly string[]): number {
       return [head, ...warnings.map((w) => `Warning: ${w}`)].join('\n');
     });
     return result.ok ? 0 : 1;
-  } finally {
-    store.close();
-  }
+  });
 }
 
 function list(argv: readonly string[]): number {
-  const { flags, positional } = parseArgs(argv, { 'data-dir': 'string', json: 'boolean', help: 'boolean', limit: 'string', before: 'string', event: 'string', participant: 'string' });
-  if (flags.help) {
-    process.stdout.write(`${AUDIT_HELP}\n`);
-    return 0;
-  }
-  if (positional.length > 0) throw new UsageError(`unexpected argument ${positional[0]}`);
-  const out = makeOut(flags.json === true);
-  const store = openExisting(flags['data-dir']);
-  if (!store) {
-    out.error('no audit log in this data directory (nothing has run here yet)');
-    return 2;
-  }
-  try {
+  return onAuditLog(argv, { limit: 'string', before: 'string', event: 'string', participant: 'string' }, (store, flags, out) => {
     const page = store.list({
       limit: intFlag(flags.limit, 'limit', 1, 1000) ?? 50,
       beforeSeq: intFlag(flags.before, 'before', 1, Number.MAX_SAFE_INTEGER),
@@ -96,7 +94,5 @@ function list(argv: readonly string[]): number {
       ].join('\n'),
     );
     return 0;
-  } finally {
-    store.close();
-  }
+  });
 }
