@@ -8,6 +8,7 @@ import { PNG } from 'pngjs';
 import { parseTrainArgs } from '../../../../native-models/src/recipes/cli.js';
 import { RecipeError, applyOverrides, augmentedFactory, configHash, prepareRunDir, type TrainingData } from '../../../../native-models/src/recipes/common.js';
 import { EmaOptimizer } from '../../../../native-models/src/recipes/ema.js';
+import { TailAverageOptimizer } from '../../../../native-models/src/recipes/swa.js';
 import { sampleTimestep } from '../../../../native-models/src/recipes/diffusion.js';
 import { ddimTimesteps } from '../../../../native-models/src/recipes/ddim.js';
 import { gridPng } from '../../../../native-models/src/recipes/png.js';
@@ -83,6 +84,34 @@ test('EmaOptimizer: averages with warm-up, and its state round-trips exactly thr
   assert.deepEqual([...b2.averaged!.get('w')!.data], [...a.averaged!.get('w')!.data]);
   assert.equal(b2.kind, 'adamw');
   assert.throws(() => new EmaOptimizer(new AdamW(), 1));
+});
+
+test('TailAverageOptimizer: the exact mean of the weights after updates start..end, and exact resume', () => {
+  const w: NamedWeights = new Map([['w', tensor([3], [1, 2, 3])]]);
+  const a = new TailAverageOptimizer(new AdamW({ weightDecay: 0 }), 4);
+  const seen: number[][] = [];
+  for (let k = 0; k < 9; k++) {
+    a.step(w, grads(k), 0.1);
+    if (k + 1 < 4) assert.equal(a.averaged, null);
+    else seen.push([...w.get('w')!.data]);
+  }
+  assert.equal(a.averagedCount, 6);
+  const mean = [0, 1, 2].map((i) => seen.reduce((s, v) => s + v[i], 0) / seen.length);
+  a.averaged!.get('w')!.data.forEach((v, i) => assert.ok(Math.abs(v - mean[i]) < 1e-6, `mean[${i}] ${v} vs ${mean[i]}`));
+
+  // Saved mid-average (after 6 updates), loaded into a fresh wrapper, continued: identical weights and mean.
+  const w2: NamedWeights = new Map([['w', tensor([3], [1, 2, 3])]]);
+  const b1 = new TailAverageOptimizer(new AdamW({ weightDecay: 0 }), 4);
+  for (let k = 0; k < 6; k++) b1.step(w2, grads(k), 0.1);
+  const st = b1.state();
+  assert.ok(st.tensors.has('swa/w'));
+  const b2 = new TailAverageOptimizer(new AdamW({ weightDecay: 0 }), 4);
+  b2.load(st);
+  for (let k = 6; k < 9; k++) b2.step(w2, grads(k), 0.1);
+  assert.deepEqual([...w2.get('w')!.data], [...w.get('w')!.data]);
+  assert.deepEqual([...b2.averaged!.get('w')!.data], [...a.averaged!.get('w')!.data]);
+  assert.equal(b2.averagedCount, 6);
+  assert.throws(() => new TailAverageOptimizer(new AdamW(), 0), RangeError);
 });
 
 function toyDataset(n = 24, size = 8): ImageDataset {
