@@ -532,9 +532,10 @@ export class GraphBuilder {
     return this.emit('Split', [x, this.constI64(sizes)], sizes.map((s) => ({ dtype: x.dtype, shape: x.shape.map((d, i) => (i === a ? s : d)) })), { axis: ai(a) });
   }
 
-  /** Slice with step 1 (static starts/ends, clamped as in ONNX). */
-  slice(x: Value, starts: readonly number[], ends: readonly number[], axes: readonly number[]): Value {
+  /** Slice with static starts/ends (clamped as in ONNX) and optional positive steps (default 1). */
+  slice(x: Value, starts: readonly number[], ends: readonly number[], axes: readonly number[], steps?: readonly number[]): Value {
     if (starts.length !== axes.length || ends.length !== axes.length) this.fail('Slice', 'starts/ends/axes lengths differ');
+    if (steps && (steps.length !== axes.length || steps.some((q) => !Number.isInteger(q) || q < 1))) this.fail('Slice', `steps ${fmt(steps ?? [])} must be positive integers, one per axis`);
     const shape = [...x.shape];
     const ax = axes.map((q) => this.axis('Slice', x, q));
     ax.forEach((a, i) => {
@@ -542,9 +543,11 @@ export class GraphBuilder {
       const clamp = (v: number): number => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
       const s = clamp(starts[i]);
       const e = clamp(ends[i]);
-      shape[a] = Math.max(0, e - s);
+      shape[a] = Math.max(0, Math.ceil((e - s) / (steps?.[i] ?? 1)));
     });
-    return this.emit('Slice', [x, this.constI64(starts), this.constI64(ends), this.constI64(ax)], [{ dtype: x.dtype, shape }])[0];
+    const inputs = [x, this.constI64(starts), this.constI64(ends), this.constI64(ax)];
+    if (steps && steps.some((q) => q !== 1)) inputs.push(this.constI64(steps));
+    return this.emit('Slice', inputs, [{ dtype: x.dtype, shape }])[0];
   }
 
   /** Constant-zero (or `value`) padding; pads = [begin_0.., end_0..] as in ONNX. */

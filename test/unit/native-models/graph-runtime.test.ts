@@ -105,3 +105,21 @@ test('autodiff: clear errors for a non-scalar loss and an op without a rule; unu
   await s.release();
   void u;
 });
+
+test('strided Slice: static shape matches onnxruntime and picks every s-th element', async () => {
+  const b = new GraphBuilder();
+  const x = b.input('x', [2, 7, 5]);
+  const y = b.slice(x, [1, 0], [7, 5], [1, 2], [2, 3]); // rows 1,3,5 and columns 0,3
+  assert.deepEqual(y.shape, [2, 3, 2]);
+  assert.throws(() => b.slice(x, [0], [3], [1], [0]), isShape(/steps/));
+  b.output(y, 'y');
+  const s = await ModelSession.create(b.serialize({ paramsAs: 'inputs' }));
+  try {
+    const data = Float32Array.from({ length: 70 }, (_, i) => i);
+    const out = (await s.run({ x: { shape: [2, 7, 5], data } })).get('y')!;
+    assert.deepEqual(out.shape, [2, 3, 2]);
+    assert.deepEqual([...out.data], [5, 8, 15, 18, 25, 28, 40, 43, 50, 53, 60, 63]);
+  } finally {
+    await s.release();
+  }
+});

@@ -106,12 +106,18 @@ test('Conv: input, weight and bias gradients with stride, padding, dilation, gro
   await check(['Conv'], { x: S([1, 2, 9, 9]), w: S([2, 2, 3, 2]) }, (b, v) => b.conv(v.x, v.w, undefined, { dilations: [2, 2], strides: [2, 1], pads: [2, 1, 2, 1] }));
   // small feature map, many output channels: the flat-GEMM weight-gradient branch
   await check(['Conv'], { x: S([2, 2, 3, 3]), w: S([12, 2, 3, 3]) }, (b, v) => b.conv(v.x, v.w, undefined, { pads: [1, 1, 1, 1] }));
-  // the alternative correlation formulation of the weight gradient
-  convGradConfig.weightGrad = 'correlate';
+  // every weight-gradient formulation (the default is 'taps'), on strided/padded, dilated and 1×1 convs
+  const saved = convGradConfig.weightGrad;
   try {
-    await check(['Conv'], { x: S([2, 2, 8, 9]), w: S([3, 2, 3, 3]), bias: S([3]) }, (b, v) => b.conv(v.x, v.w, v.bias, { strides: [2, 2], pads: [1, 0, 1, 1] }));
+    for (const mode of ['taps', 'unfold', 'correlate'] as const) {
+      convGradConfig.weightGrad = mode;
+      await check(['Conv'], { x: S([2, 2, 8, 9]), w: S([3, 2, 3, 3]), bias: S([3]) }, (b, v) => b.conv(v.x, v.w, v.bias, { strides: [2, 2], pads: [1, 0, 1, 1] }));
+      await check(['Conv'], { x: S([1, 2, 9, 9]), w: S([2, 2, 3, 2]) }, (b, v) => b.conv(v.x, v.w, undefined, { dilations: [2, 2], strides: [2, 1], pads: [2, 1, 2, 1] }));
+      await check(['Conv'], { x: S([2, 3, 6, 6]), w: S([4, 3, 1, 1]), bias: S([4]) }, (b, v) => b.conv(v.x, v.w, v.bias, { strides: [2, 2] }));
+      await check(['Conv'], { x: S([2, 1, 5, 5]), w: S([3, 1, 3, 3]) }, (b, v) => b.conv(v.x, v.w, undefined, { pads: [1, 1, 1, 1] }));
+    }
   } finally {
-    convGradConfig.weightGrad = 'unfold';
+    convGradConfig.weightGrad = saved;
   }
   // grouped conv: input gradient only (weights fixed as a constant; build runs twice, so make the data once)
   const wg = data(S([4, 2, 3, 3]));
@@ -134,6 +140,10 @@ test('pooling: max, average, global average', async () => {
 test('LayerNormalization over the last axis and over trailing axes', async () => {
   await check(['LayerNormalization'], { x: S([3, 8], { lo: -2, hi: 2 }), g: S([8]), be: S([8]) }, (b, v) => b.layerNormalization(v.x, v.g, v.be, -1));
   await check(['LayerNormalization'], { x: S([2, 3, 4], { lo: -2, hi: 2 }), g: S([3, 4]) }, (b, v) => b.layerNormalization(v.x, v.g, undefined, 1));
+  // constant all-ones scale and no bias (GroupNorm's core): the rule reuses y as x̂
+  // (a fixed random weighting of y makes the loss sensitive to every output; built twice, so made once)
+  const weighting = data(S([2, 3, 6]));
+  await check(['LayerNormalization'], { x: S([2, 3, 6], { lo: -2, hi: 2 }) }, (b, v) => b.mul(b.layerNormalization(v.x, b.constF32(new Float32Array(6).fill(1), [6]), undefined, -1), b.constF32(weighting, [2, 3, 6])));
 });
 
 test('reductions', async () => {

@@ -12,6 +12,8 @@
  * | GlobalAvgPool | broadcast ḡ / (H·W)                             |                                                           |              |
  *
  * (ᵀ here swaps the batch and channel axes, so the batch becomes the contraction axis of the weight gradient.)
+ * For 2-D Conv the weight gradient is by default one GEMM per kernel tap on a channels-last X (weightGradTaps), and
+ * the stride-1 adjoint kernel flip(Wᵀ) is built with a small exchange-matrix GEMM (flippedKernel).
  */
 import type { GraphBuilder, Value } from '../../graph/builder.js';
 import { numel } from '../../tensor.js';
@@ -66,17 +68,48 @@ function weightGradUnfold(b: GraphBuilder, X: Value, g: Value, kernel: readonly 
   return b.reshape(b.transpose(dw, [1, 0]), [m, c, kh, kw]);
 }
 
-/** Which weight-gradient formulation Conv uses (switchable for benchmarking; both are FD-tested). */
-export const convGradConfig: { weightGrad: 'unfold' | 'correlate'; stride1Adjoint: boolean } = { weightGrad: 'unfold', stride1Adjoint: true };
+/**
+ * 2-D Conv weight gradient as one GEMM per kernel tap over K = (batch, output pixel), with each tap's patch matrix
+ * cut by a Slice from a channels-last copy of X (so every copied run is a contiguous block of C floats):
+ *   Xs = X as [N, H, W, C] (padded),  tap(i, j) = Xs[:, i·d + s·ho, j·d + s·wo, :] → [K, C],
+ *   Gs = ḡ as [M, N, Ho, Wo] → [M, K],  dW[:, :, i, j] = Gs · tap(i, j) → [M, C].
+ * Both layout changes move a single axis (onnxruntime's fast transpose path); the [M, k², C] result is reordered
+ * to [M, C, kh, kw] at weight size. Measured faster than 'unfold' on the reference CNN (no one-hot grouped conv).
+ */
+function weightGradTaps(b: GraphBuilder, X: Value, g: Value, kernel: readonly number[], s: number[], p: number[], d: number[]): Value {
+  const [n, c] = X.shape;
+  const [kh, kw] = kernel;
+  const [m, ho, wo] = [g.shape[1], g.shape[2], g.shape[3]];
+  const k = n * ho * wo;
+  let xs = b.transpose(X, [0, 2, 3, 1]); // [N, H, W, C]
+  if (p.some((q) => q !== 0)) xs = b.pad(xs, [0, p[0], p[1], 0, 0, p[2], p[3], 0]);
+  const gs = b.reshape(b.transpose(g, [1, 0, 2, 3]), [m, k]); // [M, N·Ho·Wo]
+  const perTap: Value[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const [y0, x0] = [i * d[0], j * d[1]];
+      const tap = b.slice(xs, [y0, x0], [y0 + s[0] * (ho - 1) + 1, x0 + s[1] * (wo - 1) + 1], [1, 2], s); // [N, Ho, Wo, C]
+      perTap.push(b.matmul(gs, b.reshape(tap, [k, c]))); // [M, C]
+    }
+  }
+  if (perTap.length === 1) return b.reshape(perTap[0], [m, c, 1, 1]);
+  const dw = b.reshape(b.concat(perTap, 1), [m, kh * kw, c]); // tap-major
+  return b.reshape(b.transpose(dw, [0, 2, 1]), [m, c, kh, kw]);
+}
+
+/** Which Conv weight-gradient formulation is used (switchable for benchmarking; all are FD-tested). */
+export const convGradConfig: { weightGrad: 'taps' | 'unfold' | 'correlate'; stride1Adjoint: boolean } = { weightGrad: 'taps', stride1Adjoint: true };
 
 /** W [M, C, k...] → [C, M, k...] reversed along every spatial axis (the adjoint kernel of a stride-1 conv). */
 function flippedKernel(b: GraphBuilder, w: Value): Value {
-  let t = b.transpose(w, swap01(w.shape.length));
-  for (let ax = 2; ax < w.shape.length; ax++) {
-    const k = w.shape[ax];
-    t = b.gather(t, b.constI64(Array.from({ length: k }, (_, i) => k - 1 - i)), ax);
-  }
-  return t;
+  const [m, c, ...k] = w.shape;
+  const kk = numel(k);
+  // Reverse the kk taps with one small GEMM against the exchange matrix J (J[i][kk−1−i] = 1), then swap M and C:
+  // much cheaper in onnxruntime than per-axis Gathers, which copy one float at a time.
+  const j = new Float32Array(kk * kk);
+  for (let i = 0; i < kk; i++) j[i * kk + (kk - 1 - i)] = 1;
+  const flipped = b.matmul(b.reshape(w, [m * c, kk]), b.constF32(j, [kk, kk]));
+  return b.reshape(b.transpose(b.reshape(flipped, [m, c, kk]), [1, 0, 2]), [c, m, ...k]);
 }
 
 function convParams(node: Parameters<VjpRule>[0]['node'], sd: number) {
@@ -108,7 +141,11 @@ export const convPoolRules: Record<string, VjpRule> = {
     }
     if (needs[1]) {
       if (group !== 1) throw new Error(`Conv VJP: weight gradient for group=${group} is not supported`);
-      dW = convGradConfig.weightGrad === 'unfold' && sd === 2 ? weightGradUnfold(b, X!, g, W!.shape.slice(2), s, p, d) : weightGrad(b, X!, g, W!.shape.slice(2), s, p, d);
+      const mode = convGradConfig.weightGrad;
+      const k2 = W!.shape.slice(2);
+      if (sd === 2 && mode === 'taps') dW = weightGradTaps(b, X!, g, k2, s, p, d);
+      else if (sd === 2 && mode === 'unfold') dW = weightGradUnfold(b, X!, g, k2, s, p, d);
+      else dW = weightGrad(b, X!, g, k2, s, p, d);
     }
     return [dX, dW, needs[2] && B ? biasGrad(b, g) : undefined];
   },
