@@ -77,8 +77,11 @@ export function renderModelCard(c: CardInput): string {
     '## Split',
     '',
     `\`${c.data.splitName}\`: whole near-duplicate groups never cross parts${c.data.synthetic ? ' (groups = slice blocks / lesion-mask cells of the stand-in)' : ' (Br35H holds ~540 distinct slices among ~2,600 files)'}.`,
-    'Fitting uses group-train only; model selection uses group-val only; group-test is evaluated once, after the weights',
-    'were chosen, and was never used to tune anything (recipe, budget or selection).',
+    ...(o.recipe.includeVal === true
+      ? ['Fitting uses group-train + group-val with a fixed budget and no selection; the recipe and budget were chosen on group-val',
+        'beforehand, in a run that fitted group-train only. group-test is evaluated once, after training, and was never used to tune anything.']
+      : ['Fitting uses group-train only; model selection uses group-val only; group-test is evaluated once, after the weights',
+        'were chosen, and was never used to tune anything (recipe, budget or selection).']),
     '',
     '## Recipe',
     '',
