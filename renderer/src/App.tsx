@@ -1,9 +1,13 @@
 /**
  * The workstation shell: header with view switch, and two views — the viewer (import, study list, series
- * thumbnails, toolbar, viewport) and the audit review. Talks to the services only through `ApiClient`.
+ * thumbnails, toolbar, viewport with AI overlays and slice marks, AI panel) and the audit review. Talks to the services only through `ApiClient`.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ApiClient, AppInfo, ImportResult, SeriesSummary, StudySummary } from '../../electron/common/contract.js';
+import { AiPanel } from './ai/AiPanel.js';
+import { SliceMarks } from './ai/SliceMarks.js';
+import { useScanResults } from './ai/useScanResults.js';
+import { ViewportLegend } from './ai/ViewportLegend.js';
 import { AuditPage } from './audit/AuditPage.js';
 import { ImportControl } from './import/ImportControl.js';
 import { SeriesStrip } from './studies/SeriesStrip.js';
@@ -21,7 +25,7 @@ const PREFETCH_CONCURRENCY = 4;
 
 type View = 'viewer' | 'audit';
 
-const INITIAL_UI: ViewportUiState = { tool: 'wl', invert: false, presetId: 'auto', cinePlaying: false, cineFps: 12, hasSeries: false };
+const INITIAL_UI: ViewportUiState = { tool: 'wl', invert: false, presetId: 'auto', cinePlaying: false, cineFps: 12, hasSeries: false, aiView: 'original', errorMap: false };
 
 export function App({ client }: { client: ApiClient }) {
   const [view, setView] = useState<View>('viewer');
@@ -36,6 +40,10 @@ export function App({ client }: { client: ApiClient }) {
   const [ui, setUi] = useState<ViewportUiState>(INITIAL_UI);
   const [viewport, setViewport] = useState<ViewportController | null>(null);
   const viewportRef = useRef<ViewportController | null>(null);
+
+  const seriesUids = useMemo(() => series.map((s) => s.seriesInstanceUid), [series]);
+  const scan = useScanResults(client, seriesUids);
+  useEffect(() => { viewport?.setScanResults(scan.results); }, [viewport, scan.results]);
 
   const loader = useMemo(() => new FrameLoader(client, new FrameCache(FRAME_CACHE_BYTES), PREFETCH_CONCURRENCY), [client]);
 
@@ -119,14 +127,17 @@ export function App({ client }: { client: ApiClient }) {
         </aside>
         <div className="center">
           {selectedStudy && (
-            <SeriesStrip series={series} loader={loader} activeUid={activeSeriesUid} onOpen={(s, t) => openSeries(s, t, selectedStudy)} />
+            <SeriesStrip series={series} loader={loader} activeUid={activeSeriesUid} results={scan.results} onOpen={(s, t) => openSeries(s, t, selectedStudy)} />
           )}
           <div className="viewport-wrap">
             <Viewport client={client} loader={loader} onReady={onViewportReady} onUiState={setUi} />
             {!ui.hasSeries && <div className="viewport-empty">{ui.error ?? 'Select a study to view its images.'}</div>}
+            {ui.hasSeries && <ViewportLegend viewport={viewport} ui={ui} results={scan.results} />}
+            {ui.hasSeries && <SliceMarks viewport={viewport} results={scan.results} />}
           </div>
           <footer className="hotkey-help" title={hotkeyHelp()}>{hotkeyHelp()}</footer>
         </div>
+        <AiPanel client={client} viewport={viewport} ui={ui} scan={scan} />
       </main>
       {view === 'audit' && <AuditPage client={client} />}
     </div>

@@ -1,6 +1,9 @@
-/** Thumbnails of the selected study's series, each drawn from its middle image on a small canvas. */
+/**
+ * Thumbnails of the selected study's series, each drawn from its middle image on a small canvas, with a badge
+ * counting the slices that have an AI result (red when any was flagged).
+ */
 import { useEffect, useRef } from 'react';
-import type { SeriesSummary } from '../../../electron/common/contract.js';
+import type { ScanResult, SeriesSummary } from '../../../electron/common/contract.js';
 import type { FrameLoader } from '../viewer/frame-cache.js';
 import { percentileVoi, renderVoi } from '../viewer/voi.js';
 
@@ -8,10 +11,19 @@ export interface SeriesStripProps {
   series: SeriesSummary[];
   loader: FrameLoader;
   activeUid: string | null;
+  /** Latest AI result per SOP Instance UID (any series of the study). */
+  results?: ReadonlyMap<string, ScanResult>;
   onOpen: (series: SeriesSummary, clickTime: number) => void;
 }
 
-export function SeriesStrip({ series, loader, activeUid, onOpen }: SeriesStripProps) {
+export function SeriesStrip({ series, loader, activeUid, results, onOpen }: SeriesStripProps) {
+  const counts = new Map<string, { scanned: number; flagged: number }>();
+  for (const r of results?.values() ?? []) {
+    const c = counts.get(r.seriesInstanceUid) ?? { scanned: 0, flagged: 0 };
+    c.scanned++;
+    if (r.flagged) c.flagged++;
+    counts.set(r.seriesInstanceUid, c);
+  }
   return (
     <section className="series-strip" aria-label="Series">
       {series.map((s) => (
@@ -29,9 +41,20 @@ export function SeriesStrip({ series, loader, activeUid, onOpen }: SeriesStripPr
             {s.seriesNumber !== undefined ? `#${s.seriesNumber} ` : ''}{s.seriesDescription || s.modality || 'Series'}
           </span>
           <span className="thumb-count">{s.instanceCount} im</span>
+          <ScanBadge count={counts.get(s.seriesInstanceUid)} />
         </button>
       ))}
     </section>
+  );
+}
+
+function ScanBadge({ count }: { count?: { scanned: number; flagged: number } }) {
+  if (!count) return null;
+  const text = `AI ${count.scanned}${count.flagged ? ` · ${count.flagged} flagged` : ''}`;
+  return (
+    <span className={count.flagged ? 'thumb-ai flagged' : 'thumb-ai'} data-testid="series-ai-badge" title={`${count.scanned} slice(s) with an AI result, ${count.flagged} flagged`}>
+      {text}
+    </span>
   );
 }
 

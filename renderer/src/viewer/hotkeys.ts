@@ -25,6 +25,8 @@ export const HOTKEYS: readonly Hotkey[] = [
   { keys: ['p', 'P'], label: 'pan tool', run: (v) => v.setTool('pan') },
   { keys: ['z', 'Z'], label: 'zoom tool', run: (v) => v.setTool('zoom') },
   { keys: ['c', 'C'], label: 'cine play/stop', run: (v) => v.toggleCine() },
+  { keys: ['e', 'E'], label: 'AI error map', run: (v) => v.toggleErrorMap() },
+  { keys: ['v', 'V'], label: 'AI view (original/purified/difference)', run: (v) => v.cycleAiView() },
   ...VOI_PRESETS.map((p, i): Hotkey => ({ keys: [String(i + 1)], label: p.label, run: (v) => v.applyPreset(p.id) })),
 ];
 

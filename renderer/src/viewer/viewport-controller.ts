@@ -7,7 +7,9 @@
  * Scrolling never waits for a fetch: it draws the nearest already-loaded slice and asks the loader for
  * the right one, which is drawn when it arrives.
  */
-import type { ApiClient, Frame, InstanceSummary, SeriesSummary, StudySummary } from '../../../electron/common/contract.js';
+import type { ApiClient, Frame, InstanceSummary, ScanResult, SeriesSummary, StudySummary } from '../../../electron/common/contract.js';
+import { letterboxRect } from '../ai/geometry.js';
+import { AI_VIEWS, hasView, resultLayers, type AiView } from '../ai/layers.js';
 import { FrameLoader, nearestLoaded, outwardOrder } from './frame-cache.js';
 import { errorMessage, formatDicomDate, formatPersonName } from '../util.js';
 import { VOI_PRESETS, dragVoi, presetVoi, renderVoi, type PresetId, type Voi } from './voi.js';
@@ -23,6 +25,18 @@ export interface ViewportUiState {
   cineFps: number;
   hasSeries: boolean;
   error?: string;
+  /** AI overlays (drawn only on slices that have a scan result): the view and the error-map heat overlay. */
+  aiView: AiView;
+  errorMap: boolean;
+}
+
+/** The slice on screen, for the components that follow it (AI panel, slice marks). */
+export interface SliceState {
+  index: number;
+  count: number;
+  seriesInstanceUid: string | null;
+  sopInstanceUid: string | null;
+  uids: readonly string[];
 }
 
 export interface OverlayNodes {
@@ -62,6 +76,11 @@ export class ViewportController {
   private cineTimer: ReturnType<typeof setInterval> | null = null;
   private cineFps = 12;
   private error: string | undefined;
+  private aiView: AiView = 'original';
+  private errorMapOn = false;
+  private scanResults: ReadonlyMap<string, ScanResult> = new Map();
+  private readonly sliceListeners = new Set<(s: SliceState) => void>();
+  private lastSlice: SliceState | null = null;
 
   private raf = 0;
   private readonly ctx: CanvasRenderingContext2D;
@@ -120,6 +139,7 @@ export class ViewportController {
     cancelAnimationFrame(this.raf);
     this.resizeObserver.disconnect();
     for (const u of this.unsubscribe) u();
+    this.sliceListeners.clear();
     this.loader.cancelPrefetch();
   }
 
@@ -166,6 +186,7 @@ export class ViewportController {
     this.emitUi();
     if (uids.length === 0) this.releaseHoldNow();
     this.showIndex(0);
+    this.emitSlice();
   }
 
   get sliceCount(): number {
@@ -186,11 +207,65 @@ export class ViewportController {
 
   first(): void { this.showIndex(0); }
   last(): void { this.showIndex(this.sliceCount - 1); }
+  /** Show slice `index` (0-based, clamped). */
+  goTo(index: number): void { this.showIndex(index); }
+
+  /** Follow the slice on screen; the listener gets the current state at once. Returns the unsubscribe. */
+  onSlice(listener: (s: SliceState) => void): () => void {
+    this.sliceListeners.add(listener);
+    listener(this.sliceState());
+    return () => { this.sliceListeners.delete(listener); };
+  }
+
+  private sliceState(): SliceState {
+    const open = this.open;
+    return {
+      index: this.index,
+      count: open?.uids.length ?? 0,
+      seriesInstanceUid: open?.series.seriesInstanceUid ?? null,
+      sopInstanceUid: open?.uids[this.index] ?? null,
+      uids: open?.uids ?? [],
+    };
+  }
+
+  private emitSlice(): void {
+    const s = this.sliceState();
+    const l = this.lastSlice;
+    if (l && l.index === s.index && l.sopInstanceUid === s.sopInstanceUid && l.uids === s.uids) return;
+    this.lastSlice = s;
+    for (const fn of this.sliceListeners) fn(s);
+  }
+
+  // ---------- AI overlays ----------
+
+  /** The scan results to overlay, by SOP Instance UID (the latest per slice). */
+  setScanResults(results: ReadonlyMap<string, ScanResult>): void {
+    this.scanResults = results;
+    this.invalidate();
+  }
+
+  toggleErrorMap(): void {
+    this.errorMapOn = !this.errorMapOn;
+    this.emitUi();
+    this.invalidate();
+  }
+
+  setAiView(view: AiView): void {
+    this.aiView = view;
+    this.emitUi();
+    this.invalidate();
+  }
+
+  /** Original → Purified → Difference → Original. */
+  cycleAiView(): void {
+    this.setAiView(AI_VIEWS[(AI_VIEWS.indexOf(this.aiView) + 1) % AI_VIEWS.length]);
+  }
 
   private showIndex(i: number): void {
     const open = this.open;
     if (!open || open.uids.length === 0) return;
     this.index = Math.min(open.uids.length - 1, Math.max(0, i));
+    this.emitSlice();
     const uid = open.uids[this.index];
     const gen = this.generation;
     const prefetch = () => {
@@ -429,6 +504,7 @@ export class ViewportController {
       ctx.setTransform(dpr * scale, 0, 0, dpr * scale * aspect, dpr * (width / 2 + this.panX), dpr * (height / 2 + this.panY));
       ctx.imageSmoothingEnabled = scale < 1;
       ctx.drawImage(this.offscreen, -frame.columns / 2, -frame.rows / 2);
+      this.drawAiLayers(frame);
       ctx.setTransform(1, 0, 0, 1, 0, 0);
 
       const isCurrent = frame.sopInstanceUid === open.uids[this.index];
@@ -444,8 +520,45 @@ export class ViewportController {
       this.writeOverlay(frame, isCurrent, scale);
     } else {
       this.root.dataset.currentDrawn = 'false';
+      this.root.dataset.aiView = 'original';
+      this.root.dataset.aiErrorMap = 'false';
       this.writeOverlay(undefined, false, 0);
     }
+  }
+
+  /**
+   * The AI layers of the frame on screen (when it has a result), in frame pixel coordinates under the current
+   * transform: the model image covers the letterbox square of the frame (ai/geometry.ts).
+   */
+  private drawAiLayers(frame: Frame): void {
+    const result = this.scanResults.get(frame.sopInstanceUid);
+    let view: AiView = 'original';
+    let heat = false;
+    if (result) {
+      const layers = resultLayers(result);
+      const sq = letterboxRect(frame.columns, frame.rows);
+      const x = sq.x - frame.columns / 2;
+      const y = sq.y - frame.rows / 2;
+      const ctx = this.ctx;
+      if (this.aiView !== 'original' && hasView(result, this.aiView)) {
+        const img = this.aiView === 'purified' ? layers.purified : layers.difference;
+        if (img) {
+          // Model-space pixels drawn as blocks: the reader sees the real (low) resolution the model worked at.
+          ctx.imageSmoothingEnabled = false;
+          ctx.fillStyle = '#000';
+          ctx.fillRect(x, y, sq.side, sq.side);
+          ctx.drawImage(img, x, y, sq.side, sq.side);
+          view = this.aiView;
+        }
+      }
+      if (this.errorMapOn && layers.heat) {
+        ctx.imageSmoothingEnabled = true;
+        ctx.drawImage(layers.heat, x, y, sq.side, sq.side);
+        heat = true;
+      }
+    }
+    this.root.dataset.aiView = view;
+    this.root.dataset.aiErrorMap = String(heat);
   }
 
   private renderOffscreen(frame: Frame, voi: Voi): void {
@@ -502,6 +615,8 @@ export class ViewportController {
       cineFps: this.cineFps,
       hasSeries: this.open !== null,
       error: this.error,
+      aiView: this.aiView,
+      errorMap: this.errorMapOn,
     });
   }
 }

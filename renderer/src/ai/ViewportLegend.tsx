@@ -1,0 +1,29 @@
+/**
+ * What the viewport shows for a scanned slice, drawn over it: the active AI layers with their colour scales and
+ * ranges, and a reminder that the purified/difference images are model space (size × size).
+ */
+import type { ScanResult } from '../../../electron/common/contract.js';
+import type { ViewportController, ViewportUiState } from '../viewer/viewport-controller.js';
+import { ColorBar } from './ColorBar.js';
+import { hasView, resultRanges } from './layers.js';
+import { useSlice } from './useSlice.js';
+
+export function ViewportLegend({ viewport, ui, results }: { viewport: ViewportController | null; ui: ViewportUiState; results: ReadonlyMap<string, ScanResult> }) {
+  const uid = useSlice(viewport)?.sopInstanceUid;
+  const result = uid ? results.get(uid) : undefined;
+  if (!result) return null;
+  const ranges = resultRanges(result);
+  const view = hasView(result, ui.aiView) ? ui.aiView : 'original';
+  const heat = ui.errorMap && ranges.errorMap;
+  if (view === 'original' && !heat && !result.flagged) return null;
+  return (
+    <div className="viewport-legend" data-testid="viewport-legend">
+      {result.flagged && <span className="badge bad" data-testid="viewport-flag">AI FLAGGED</span>}
+      {view !== 'original' && (
+        <span className="legend-view">{view === 'purified' ? 'PURIFIED' : 'DIFFERENCE purified − input'} · model space {result.size}×{result.size}</span>
+      )}
+      {view === 'difference' && ranges.difference && <ColorBar kind="diverging" range={ranges.difference} label="Δ" testId="legend-difference" />}
+      {heat && ranges.errorMap && <ColorBar kind="heat" range={ranges.errorMap} label="MAE error" testId="legend-errormap" />}
+    </div>
+  );
+}

@@ -1,0 +1,87 @@
+/** The AI panel's logic without a DOM: sequential series scan (progress, cancel, first error stops) and its texts. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ApiClient, ScanResult } from '../../../electron/common/contract.js';
+import { scanSeries, type SeriesScanProgress } from '../../../renderer/src/ai/series-scan.js';
+import { formatPercent, predictedProbability, purifyLine, scanErrorMessage, scoreLine, timingLines, untrainedModels } from '../../../renderer/src/ai/format.js';
+
+function fakeResult(uid: string, over: Partial<ScanResult> = {}): ScanResult {
+  return {
+    sopInstanceUid: uid, seriesInstanceUid: 'se', studyInstanceUid: 'st', createdUtc: '2026-01-01T00:00:00.000Z',
+    label: 'no-tumour', probabilities: [0.9, 0.1], mode: 'adaptive', flagged: false, score: 0.02, threshold: 0.0387,
+    scoreKind: 'mse', tStar: 0, steps: 0, timesteps: [], seed: 1, size: 2, input: new Float32Array(4), errorMap: new Float32Array(4),
+    purified: null, difference: null, models: [{ name: 'classifier', version: '1.0.0', sha256: 'a'.repeat(64), trained: true }], ep: 'cpu',
+    timings: { preprocessMs: 1, detectMs: 2, purifyMs: 0, classifyMs: 3, totalMs: 6, batchSize: 1 },
+    ...over,
+  };
+}
+
+/** A client whose scan.run answers in order, failing for the uids in `fail`; records the calls. */
+function fakeClient(fail: Record<string, unknown> = {}, onCall?: (uid: string) => void) {
+  const calls: string[] = [];
+  const client: Pick<ApiClient, 'invoke'> = {
+    invoke: (async (method: string, req: { sopInstanceUid: string }) => {
+      assert.equal(method, 'scan.run');
+      calls.push(req.sopInstanceUid);
+      onCall?.(req.sopInstanceUid);
+      await new Promise((r) => setTimeout(r, 1));
+      if (req.sopInstanceUid in fail) throw fail[req.sopInstanceUid];
+      return fakeResult(req.sopInstanceUid);
+    }) as ApiClient['invoke'],
+  };
+  return { client, calls };
+}
+
+test('scans every slice in order, one at a time, reporting progress and each result', async () => {
+  const { client, calls } = fakeClient();
+  const progress: SeriesScanProgress[] = [];
+  const results: string[] = [];
+  const out = await scanSeries(client, ['a', 'b', 'c'], { onProgress: (p) => progress.push(p), onResult: (r) => results.push(r.sopInstanceUid) });
+  assert.deepEqual(out, { scanned: 3, total: 3, cancelled: false });
+  assert.deepEqual(calls, ['a', 'b', 'c']);
+  assert.deepEqual(results, ['a', 'b', 'c']);
+  assert.deepEqual(progress.at(-1), { done: 3, total: 3 });
+  assert.deepEqual(progress[0], { done: 0, total: 3, current: 'a' });
+});
+
+test('cancel lets the slice in flight finish, then stops', async () => {
+  const ctl = new AbortController();
+  const { client, calls } = fakeClient({}, (uid) => { if (uid === 'b') ctl.abort(); });
+  const out = await scanSeries(client, ['a', 'b', 'c', 'd'], { signal: ctl.signal });
+  assert.deepEqual(out, { scanned: 2, total: 4, cancelled: true });
+  assert.deepEqual(calls, ['a', 'b']);
+});
+
+test('the first error stops the run and names the slice', async () => {
+  const err = { name: 'ApiError', code: 'INTERNAL', message: 'Inference engine: model file missing' };
+  const { client, calls } = fakeClient({ b: err });
+  const out = await scanSeries(client, ['a', 'b', 'c']);
+  assert.equal(out.scanned, 1);
+  assert.equal(out.error?.sopInstanceUid, 'b');
+  assert.deepEqual(calls, ['a', 'b']);
+  assert.equal(scanErrorMessage(out.error?.error), 'Scan failed: Inference engine: model file missing');
+});
+
+test('error messages are one readable line, never a stack', () => {
+  const e = new Error('boom');
+  e.stack = 'Error: boom\n    at x (/a.js:1:1)';
+  assert.equal(scanErrorMessage(e), 'boom');
+  assert.equal(scanErrorMessage({ code: 'BAD_REQUEST', message: 'Cannot scan this image: frame has 3 values\n  at y' }), 'Cannot scan this image: frame has 3 values');
+  assert.equal(scanErrorMessage({ code: 'NOT_FOUND', message: 'No instance 1.2.3' }), 'Not found: No instance 1.2.3');
+  assert.equal(scanErrorMessage('x'.repeat(1000)).length, 300);
+  assert.equal(scanErrorMessage(undefined), 'Unknown error');
+});
+
+test('result texts: probability of the predicted class, score vs threshold, purification, models, timings', () => {
+  const r = fakeResult('a');
+  assert.equal(formatPercent(predictedProbability(r)), '90.0 %');
+  assert.equal(formatPercent(predictedProbability({ ...r, label: 'tumour' })), '10.0 %');
+  assert.equal(scoreLine(r), 'score 0.02 ≤ threshold 0.0387 (mse)');
+  assert.equal(scoreLine({ ...r, score: 0.05, flagged: true }), 'score 0.05 > threshold 0.0387 (mse)');
+  assert.equal(scoreLine({ ...r, score: null }), 'detector not run');
+  assert.equal(purifyLine(r), 'not purified');
+  assert.equal(purifyLine({ tStar: 92, steps: 4 }), 'purified from t* = 92, 4 DDIM steps');
+  assert.deepEqual(untrainedModels(r.models), []);
+  assert.deepEqual(untrainedModels([...r.models, { name: 'mae', version: '0', sha256: 'b', trained: false }]), ['mae']);
+  assert.deepEqual(timingLines({ ...r.timings, totalMs: 1500, batchSize: 2 }).at(-1), ['total', '1.50 s (batch of 2)']);
+});
