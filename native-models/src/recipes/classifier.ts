@@ -9,6 +9,9 @@
  *   batch      32, last short batch dropped (one compiled graph)
  *   augment    flip p 0.5, rotation ±10°, scale 0.9–1.1, shift ±5 %, contrast ±20 %, then light Gaussian pixel
  *              noise (p 0.3, σ ~ U[0, 0.02]) so mildly noisy or purified images stay in-distribution
+ *   adversarial  half of every batch replaced by PGD-ℓ∞ adversarials at ε = 2/255 (3 steps) against the current
+ *              weights (recipes/adversarial.ts); on group-val this kept clean accuracy (97.0 → 97.0 %) and raised
+ *              accuracy under PGD-ℓ∞ 2/255 (K = 10) from 72.2 % to 87.7 %
  *   budget     25 epochs. Shipped weights: the mean of the weights over the last `swaEpochs` epochs (tail averaging,
  *              recipes/swa.ts), or with swaEpochs = 0 the best epoch by validation score.
  *   fit        `includeVal` trains on train + val with this fixed budget (the recipe itself was chosen on val with
@@ -33,6 +36,7 @@ import {
 import type { RecipeOutcome, RecipeRunOptions } from './types.js';
 import { TailAverageOptimizer } from './swa.js';
 import { withPurifiedCopies } from './purified-copies.js';
+import { AdversarialBatchMaker, type AdversarialTrainingOptions } from './adversarial.js';
 import { loadModelBundle } from '../pipeline/models.js';
 import { PURIFICATION_DEFAULTS } from '../pipeline/calibrate.js';
 
@@ -52,6 +56,13 @@ export interface ClassifierRecipe {
   noise: NoiseOptions;
   /** Average the weights over the last N epochs and ship the mean (0 = ship the best epoch by validation). */
   swaEpochs: number;
+  /**
+   * Adversarial training (recipes/adversarial.ts): PGD-ℓ∞ radius in /255 units (0 = off), PGD steps, and the share
+   * of each batch replaced by adversarial versions.
+   */
+  advEps255: number;
+  advSteps: number;
+  advFraction: number;
   /** Train on train + val (fixed budget, no selection); val metrics are then training-set figures. */
   includeVal: boolean;
   /**
@@ -75,6 +86,9 @@ export const CLASSIFIER_RECIPE: ClassifierRecipe = {
   mixupAlpha: 0,
   augment: { flipP: 0.5, rotateDeg: 10, scaleMin: 0.9, scaleMax: 1.1, translate: 0.05, contrast: 0.2, brightness: 0, gammaMax: 1 },
   noise: { p: 0.3, sigmaMax: 0.02 },
+  advEps255: 2,
+  advSteps: 3,
+  advFraction: 0.5,
   swaEpochs: 5,
   includeVal: false,
   purifiedCopies: false,
@@ -105,20 +119,22 @@ const MIXUP_STREAM = 0x6d697875; // 'mixu'
  * Softmax cross-entropy against label-smoothed targets, optionally with mixup drawn from the trainer's per-step
  * seed (resume stays exact); reports batch accuracy against the unmixed labels.
  */
-export function smoothedStep(cfg: classifier.ClassifierConfig, smoothing: number, threads: number, mixupAlpha = 0): StepFn & { release(): Promise<void> } {
+export function smoothedStep(cfg: classifier.ClassifierConfig, smoothing: number, threads: number, mixupAlpha = 0,
+  adversarial: AdversarialTrainingOptions | null = null): StepFn & { release(): Promise<void> } {
   const runner = new GraphRunner({ threads });
+  const adv = adversarial && adversarial.eps255 > 0 ? new AdversarialBatchMaker(cfg, adversarial, threads) : null;
   const k = cfg.classes;
   const step: StepFn = async (weights, batch) => {
     const n = batch.x.shape[0];
     if (!batch.y || batch.y.length !== n) throw new Error(`classifier step needs ${n} labels`);
     const onehot = new Float32Array(n * k).fill(smoothing / k);
     for (let i = 0; i < n; i++) onehot[i * k + batch.y[i]] += 1 - smoothing;
-    let x = batch.x, target = onehot;
+    let x = adv ? await adv.make(weights, batch.x, batch.y, batch.seed ?? 0) : batch.x, target = onehot;
     if (mixupAlpha > 0) {
       const rng = new Rng(deriveSeed(batch.seed ?? 0, MIXUP_STREAM));
       const lam = betaSample(rng, mixupAlpha);
       const perm = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
-      const per = batch.x.data.length / n, src = batch.x.data, mixed = new Float32Array(src.length);
+      const per = x.data.length / n, src = x.data, mixed = new Float32Array(src.length);
       target = new Float32Array(n * k);
       for (let i = 0; i < n; i++) {
         const j = perm[i];
@@ -135,7 +151,7 @@ export function smoothedStep(cfg: classifier.ClassifierConfig, smoothing: number
     result.metrics = { accuracy: correct / n };
     return result;
   };
-  return Object.assign(step, { release: () => runner.release() });
+  return Object.assign(step, { release: async () => { await runner.release(); await adv?.release(); } });
 }
 
 export interface ClassifierEval {
@@ -202,7 +218,7 @@ export async function runClassifierRecipe(o: RecipeRunOptions, recipe: Classifie
   o.log(`classifier: ${classifier.parameterCount(r.net).total} parameters, trained on ${fitName} (${fitIdx.length} images), ${perEpoch} steps/epoch, ${totalSteps} steps; run folder ${runDir}`);
 
   const weights = classifier.init(r.net, o.seed);
-  const step = smoothedStep(r.net, r.labelSmoothing, o.threads, r.mixupAlpha);
+  const step = smoothedStep(r.net, r.labelSmoothing, o.threads, r.mixupAlpha, { eps255: r.advEps255, steps: r.advSteps, fraction: r.advFraction });
   const runner = await BatchedRunner.create(classifier.buildInference(r.net, undefined, 64), 64, { threads: o.threads });
   const ledger = await TimeLedger.open(runDir, o.resume);
   const adamw = new AdamW({ weightDecay: r.weightDecay, decay: decayMatricesOnly });
@@ -281,6 +297,7 @@ export async function runClassifierRecipe(o: RecipeRunOptions, recipe: Classifie
         `Loss: softmax cross-entropy with label smoothing ${r.labelSmoothing}${r.mixupAlpha > 0 ? `, mixup with λ ~ Beta(${r.mixupAlpha}, ${r.mixupAlpha}) per batch` : ', no mixup'}. AdamW, weight decay ${r.weightDecay} on kernels only, peak lr ${r.peakLr}, ${r.warmupEpochs} warm-up epochs then cosine to ${r.minLr}, clip ${r.clipNorm}, batch ${r.batch}.`,
         `Augmentation: flip p ${r.augment.flipP}, rotation ±${r.augment.rotateDeg}°, scale ${r.augment.scaleMin}–${r.augment.scaleMax}, shift ±${(r.augment.translate! * 100).toFixed(0)} %, gamma ≤ ${r.augment.gammaMax}, contrast ±${(r.augment.contrast! * 100).toFixed(0)} %, brightness ±${r.augment.brightness}; Gaussian pixel noise with p ${r.noise.p}, σ ~ U[0, ${r.noise.sigmaMax}].`,
         ...(purifiedNote ? [purifiedNote] : []),
+        ...(r.advEps255 > 0 ? [`Adversarial training: in every batch ${Math.round(r.advFraction * 100)} % of the images are replaced by PGD-ℓ∞ adversarials (ε = ${r.advEps255}/255, ${r.advSteps} steps of 2.5ε/${r.advSteps}, random start) made against the current weights (recipes/adversarial.ts).`] : []),
         'No self-supervised pre-training (the MAE is trained separately and not used to initialise this net).',
       ],
       limitations: [
