@@ -12,7 +12,7 @@ import { TailAverageOptimizer } from '../../../../native-models/src/recipes/swa.
 import { sampleTimestep } from '../../../../native-models/src/recipes/diffusion.js';
 import { ddimTimesteps } from '../../../../native-models/src/recipes/ddim.js';
 import { gridPng } from '../../../../native-models/src/recipes/png.js';
-import { betaSample, selectionScore } from '../../../../native-models/src/recipes/classifier.js';
+import { betaSample, selectionScore, runClassifierRecipe } from '../../../../native-models/src/recipes/classifier.js';
 import { renderModelCard, writeArtifact, DATA_LICENCE_NOTE } from '../../../../native-models/src/models/card.js';
 import { loadModel } from '../../../../native-models/src/models/manifest.js';
 import type { RecipeOutcome } from '../../../../native-models/src/recipes/types.js';
@@ -240,5 +240,28 @@ test('MAE and UNet train steps draw masks / timesteps / noise from batch.seed wh
     assert.equal((await step(w, { x, seed: 11 })).loss, a);
     assert.notEqual((await step(w, { x, seed: 13 })).loss, a);
     await step.release();
+  }
+});
+
+test('classifier recipe: train+val fit ships the tail average, adversarial training on, test touched once; no-selection misuse refused', async () => {
+  const ds = toyDataset(64, 16);
+  const split = groupSplit(ds.labels, ds.groups, { seed: 42 });
+  const data: TrainingData = { ds, split, synthetic: false, dir: '/data', description: 'toy', splitName: 'toy-group', caveat: null };
+  const runs = mkdtempSync(join(tmpdir(), 'mfp-clsrecipe-'));
+  const base = { data, size: 16, seed: 1, threads: 1, resume: false, fresh: false, progressBar: false, log: () => {}, runsDir: runs };
+  try {
+    const out = await runClassifierRecipe({ ...base, steps: 3, overrides: { includeVal: 'true', batch: '8', swaEpochs: '1' } });
+    const fit = split.train.length + split.val.length;
+    assert.equal(out.training.steps, 3);
+    assert.match(out.training.selected, /^mean of the weights after each of the last 3 updates/);
+    assert.equal((out.metrics.test as { count: number }).count, split.test.length);
+    assert.ok(out.notes.some((n) => n.includes(`Fit on group-train + group-val (${fit} images)`)));
+    assert.ok(out.notes.some((n) => n.startsWith('Adversarial training: in every batch 50 %')));
+    assert.ok(out.metricNotes[0].includes('IN the training data'));
+    for (const [, w] of out.weights) assert.ok(w.data.every(Number.isFinite));
+    await assert.rejects(runClassifierRecipe({ ...base, steps: 2, overrides: { includeVal: 'true', swaEpochs: '0' } }),
+      (e: unknown) => e instanceof RecipeError && e.code === 'RECIPE_BAD_ARGUMENT' && /swaEpochs/.test(e.message));
+  } finally {
+    rmSync(runs, { recursive: true, force: true });
   }
 });
