@@ -41,7 +41,8 @@ import { DEFENCES, writeReport, type AdvRecord, type BenchRecord, type CleanReco
 
 const USAGE = `usage: medfedpure bench robustness --data DIR|synthetic [--split test|all] [--attack LIST] [--eps 1/255,2/255,4/255,8/255]
        [--eps-l2 0.5,1,2] [--limit N] [--steps K] [--eot E] [--restarts R] [--batch B] [--seed S] [--lambda X] [--margin X]
-       [--out DIR] [--models-dir D | --dev-models] [--calibration FILE] [--threads N] [--json]
+       [--defence LIST] [--out DIR] [--models-dir D | --dev-models] [--calibration FILE] [--threads N] [--json]
+defences (which ones the adaptive attacks target; default all): purify-all, adaptive, mae-reject
 attacks: ${['fgsm', 'pgd-linf', 'pgd-l2', 'eot', 'bpda', 'detector-aware'].join(', ')} (default: all)`;
 
 export const ATTACKS = ['fgsm', 'pgd-linf', 'pgd-l2', 'eot', 'bpda', 'detector-aware'] as const;
@@ -59,6 +60,8 @@ export interface RobustnessOptions {
   data: string;
   split: 'test' | 'all';
   attacks: AttackName[];
+  /** Restrict the adaptive attacks to these targets (classifier-only attacks always run); null = all. */
+  defences: AttackedDefence[] | null;
   eps: Array<{ value: number; label: string }>;
   epsL2: Array<{ value: number; label: string }>;
   limit: number;
@@ -88,7 +91,7 @@ export function parseEps(s: string): { value: number; label: string } {
 export function parseArgs(argv: string[]): RobustnessOptions | 'help' {
   const a: Record<string, string | boolean> = {};
   const flags = new Set(['json', 'dev-models']);
-  const valued = new Set(['data', 'split', 'attack', 'eps', 'eps-l2', 'limit', 'steps', 'eot', 'restarts', 'batch', 'seed', 'lambda', 'margin', 'out', 'models-dir', 'calibration', 'threads']);
+  const valued = new Set(['data', 'split', 'attack', 'defence', 'eps', 'eps-l2', 'limit', 'steps', 'eot', 'restarts', 'batch', 'seed', 'lambda', 'margin', 'out', 'models-dir', 'calibration', 'threads']);
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (k === '--help' || k === '-h') return 'help';
@@ -114,9 +117,12 @@ export function parseArgs(argv: string[]): RobustnessOptions | 'help' {
   if (split !== 'test' && split !== 'all') throw new AttackError('E_BENCH_OPTION', `--split must be test or all, got ${split}`);
   const attacks = (typeof a.attack === 'string' ? a.attack.split(',').map((s) => s.trim()).filter(Boolean) : [...ATTACKS]) as AttackName[];
   for (const x of attacks) if (!ATTACKS.includes(x)) throw new AttackError('E_BENCH_OPTION', `unknown attack "${x}" (available: ${ATTACKS.join(', ')})`);
+  const allDefences: AttackedDefence[] = ['purify-all', 'adaptive', 'mae-reject'];
+  const defences = typeof a.defence === 'string' ? a.defence.split(',').map((s) => s.trim()).filter(Boolean) as AttackedDefence[] : null;
+  for (const d of defences ?? []) if (!allDefences.includes(d)) throw new AttackError('E_BENCH_OPTION', `unknown defence "${d}" (available: ${allDefences.join(', ')})`);
   if (a['dev-models'] && a['models-dir']) throw new AttackError('E_BENCH_OPTION', '--dev-models and --models-dir exclude each other');
   return {
-    data: a.data, split, attacks,
+    data: a.data, split, attacks, defences,
     eps: String(a.eps ?? '1/255,2/255,4/255,8/255').split(',').map(parseEps),
     epsL2: String(a['eps-l2'] ?? '0.5,1,2').split(',').map(parseEps),
     limit: int('limit', 100, 1), steps: int('steps', 10, 1), eot: int('eot', 4, 1), restarts: int('restarts', 1, 1),
@@ -235,7 +241,11 @@ export async function runRobustness(o: RobustnessOptions): Promise<number> {
   const jobs: Job[] = [];
   for (const attack of o.attacks) {
     const norm = attack === 'pgd-l2' ? 'l2' : 'linf';
-    for (const eps of norm === 'l2' ? o.epsL2 : o.eps) for (const target of TARGETS[attack]) jobs.push({ attack, norm, eps, target });
+    for (const eps of norm === 'l2' ? o.epsL2 : o.eps) for (const target of TARGETS[attack]) {
+      // Results are keyed by (attack, ε, target, image), so a run restricted with --defence can share a report folder
+      // with runs of the other targets and resume into it.
+      if (target === 'classifier' || !o.defences || o.defences.includes(target)) jobs.push({ attack, norm, eps, target });
+    }
   }
   const total = indices.length * (1 + jobs.length);
   let finished = indices.filter((i) => done.has(`clean|${i}`)).length + jobs.reduce((s, j) => s + indices.filter((i) => done.has(keyOf(j, i))).length, 0);

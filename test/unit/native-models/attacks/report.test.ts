@@ -76,6 +76,11 @@ test('command line: ε fractions, defaults, typed errors', () => {
   assert.deepEqual(o.attacks, ['pgd-linf', 'eot']);
   assert.equal(o.split, 'test');
   assert.equal(o.steps, 10);
+  assert.equal(o.defences, null);
+  const d = parseArgs(['--data', 'x', '--attack', 'eot', '--defence', 'adaptive']);
+  assert.ok(d !== 'help');
+  assert.deepEqual(d.defences, ['adaptive']);
+  assert.throws(() => parseArgs(['--data', 'x', '--defence', 'firewall']), { code: 'E_BENCH_OPTION' });
   assert.throws(() => parseArgs(['--data', 'x', '--attack', 'cw']), { code: 'E_BENCH_OPTION' });
   assert.throws(() => parseArgs(['--data', 'x', '--split', 'val']), { code: 'E_BENCH_OPTION' });
   assert.throws(() => parseArgs(['--eps', '2/255']), { code: 'E_BENCH_OPTION' });
