@@ -5,12 +5,12 @@
  * series badge; toggles the error-map overlay, the Purified and Difference views (buttons and hotkeys), follows a
  * zoom; scans the rest of the series; then reloads and finds the stored results again (scan.results). Screenshots: test-results/screenshots/.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { CHROMIUM_SKIP_REASON, launchChromium, screenshot, watchPageErrors } from './support/chromium.js';
-import { startServer, type RunningServer } from './support/server.js';
+import type { Page } from 'playwright-core';
+import { CHROMIUM_SKIP_REASON, screenshot, watchPageErrors } from './support/chromium.js';
+import { useE2eSession } from './support/session.js';
 
 const DEMO_PATIENT_ID = 'DEMO-COLIN27';
 /** The engine loads its models on the first scan.* call; give it time on a busy CI machine. */
@@ -47,24 +47,10 @@ async function nextFrame(page: Page): Promise<void> {
 }
 
 describe('AI panel end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
-  let server: RunningServer;
-  let browser: Browser;
-  let context: BrowserContext;
-
-  before(async () => {
-    server = await startServer();
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1400, height: 850 } });
-  });
-
-  after(async () => {
-    await context?.close();
-    await browser?.close();
-    await server?.stop();
-  });
+  const session = useE2eSession();
 
   async function openDemo(page: Page): Promise<void> {
-    await page.goto(server.url);
+    await page.goto(session.server.url);
     const row = page.getByTestId('study-row').filter({ hasText: DEMO_PATIENT_ID });
     await row.waitFor();
     await row.click();
@@ -77,7 +63,7 @@ describe('AI panel end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
   }
 
   test('scan a slice: label, flag, models; error map, Purified and Difference overlays; stored result on reopen', async () => {
-    const page = await context.newPage();
+    const page = await session.context.newPage();
     const errors = watchPageErrors(page);
     await openDemo(page);
     const panel = page.getByTestId('ai-panel');
@@ -187,7 +173,7 @@ describe('AI panel end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
     await page.close();
 
     // A reopened study shows the stored result (scan.results) without scanning again.
-    const again = await context.newPage();
+    const again = await session.context.newPage();
     const errors2 = watchPageErrors(again);
     await openDemo(again);
     await again.locator('[data-testid=slice-mark][data-index="0"]').waitFor();

@@ -4,12 +4,12 @@
  * import of a DICOM file and of a non-DICOM file through the file input; the audit review with chain verification.
  * Screenshots go to test-results/screenshots/. Time-to-first-image is logged, not asserted.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { CHROMIUM_SKIP_REASON, launchChromium, screenshot, watchPageErrors } from './support/chromium.js';
+import type { Page } from 'playwright-core';
+import { CHROMIUM_SKIP_REASON, screenshot, watchPageErrors } from './support/chromium.js';
 import { makeTestDicom } from './support/dicom.js';
-import { startServer, type RunningServer } from './support/server.js';
+import { useE2eSession } from './support/session.js';
 
 /** Patient ID of the demo study `medfedpure serve` imports into an empty data dir. */
 const DEMO_PATIENT_ID = 'DEMO-COLIN27';
@@ -62,27 +62,13 @@ async function sliceText(page: Page): Promise<string> {
 }
 
 describe('viewer end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
-  let server: RunningServer;
-  let browser: Browser;
-  let context: BrowserContext;
-
-  before(async () => {
-    server = await startServer();
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1400, height: 850 } });
-  });
-
-  after(async () => {
-    await context?.close();
-    await browser?.close();
-    await server?.stop();
-  });
+  const session = useE2eSession();
 
   /** Load the app and open the demo study's first series; returns the page and its error log. */
   async function openDemo(): Promise<{ page: Page; errors: string[] }> {
-    const page = await context.newPage();
+    const page = await session.context.newPage();
     const errors = watchPageErrors(page);
-    await page.goto(server.url);
+    await page.goto(session.server.url);
     const row = page.getByTestId('study-row').filter({ hasText: DEMO_PATIENT_ID });
     await row.waitFor();
     await row.click();
@@ -95,9 +81,9 @@ describe('viewer end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
   }
 
   test('study list shows the demo study; opening a series draws the first image', async () => {
-    const page = await context.newPage();
+    const page = await session.context.newPage();
     const errors = watchPageErrors(page);
-    await page.goto(server.url);
+    await page.goto(session.server.url);
     assert.ok(!page.url().includes('token='), `token should be removed from the address bar: ${page.url()}`);
     const rows = page.getByTestId('study-row');
     await rows.first().waitFor();
@@ -224,9 +210,9 @@ describe('viewer end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
   });
 
   test('import: a DICOM file adds its study; a non-DICOM file is rejected with a typed reason', async () => {
-    const page = await context.newPage();
+    const page = await session.context.newPage();
     const errors = watchPageErrors(page);
-    await page.goto(server.url);
+    await page.goto(session.server.url);
     await page.getByTestId('study-row').first().waitFor();
     const before = await page.getByTestId('study-row').count();
 
@@ -262,9 +248,9 @@ describe('viewer end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
   });
 
   test('audit page lists import and open events, and the chain verifies intact', async () => {
-    const page = await context.newPage();
+    const page = await session.context.newPage();
     const errors = watchPageErrors(page);
-    await page.goto(server.url);
+    await page.goto(session.server.url);
     await page.getByTestId('nav-audit').click();
     const rows = page.getByTestId('audit-row');
     await rows.first().waitFor();
