@@ -167,6 +167,10 @@ describe('AI panel end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
     for (let i = 0; i < 11; i++) await page.keyboard.press('ArrowDown');
     await page.getByTestId('overlay-slice').filter({ hasText: /^Im: 12\/24$/ }).waitFor();
     await result.waitFor();
+    if ((await result.getAttribute('data-flagged')) === 'false') {
+      // An unflagged result says plainly that "not flagged" is no proof of a clean scan.
+      assert.match((await page.getByTestId('ai-flag-limit').textContent()) ?? '', /not proof of a clean scan/);
+    }
     await nextFrame(page);
     await screenshot(page, 'e2e-ai-6-series-scanned');
     assert.deepEqual(errors, []);

@@ -20,7 +20,12 @@ export function ResultCard({ result: r }: { result: ScanResult }) {
       ) : (
         <div className="ai-flag" data-testid="ai-flag" data-flagged="false">
           <span className="badge ok">not flagged</span>
-          <span className="muted">{r.tStar > 0 ? 'classified after purification' : 'classified on the image as stored'}</span>
+          <span className="ai-flag-text">
+            <span className="muted">{r.tStar > 0 ? 'classified after purification' : 'classified on the image as stored'}</span>
+            <span className="muted ai-flag-limit" data-testid="ai-flag-limit">
+              Not flagged is not proof of a clean scan: the detector misses small perturbations (docs/ROBUSTNESS.md).
+            </span>
+          </span>
         </div>
       )}
       <dl className="ai-facts">
