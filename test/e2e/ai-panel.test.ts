@@ -10,9 +10,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { CHROMIUM_SKIP_REASON, screenshot, watchPageErrors } from './support/chromium.js';
-import { useE2eSession } from './support/session.js';
+import { openDemoAxial, useE2eSession } from './support/session.js';
 
-const DEMO_PATIENT_ID = 'DEMO-COLIN27';
 /** The engine loads its models on the first scan.* call; give it time on a busy CI machine. */
 const ENGINE_TIMEOUT_MS = 180_000;
 
@@ -50,15 +49,7 @@ describe('AI panel end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
   const session = useE2eSession();
 
   async function openDemo(page: Page): Promise<void> {
-    await page.goto(session.server.url);
-    const row = page.getByTestId('study-row').filter({ hasText: DEMO_PATIENT_ID });
-    await row.waitFor();
-    await row.click();
-    const thumb = page.getByTestId('series-thumb').filter({ hasText: '24 im' });
-    await thumb.waitFor();
-    await thumb.click();
-    await page.waitForSelector('[data-testid=viewport][data-first-image-ms]');
-    await page.waitForSelector('[data-testid=viewport][data-current-drawn=true]');
+    await openDemoAxial(page, session.server.url);
     await nextFrame(page);
   }
 

@@ -9,10 +9,9 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { CHROMIUM_SKIP_REASON, screenshot, watchPageErrors } from './support/chromium.js';
 import { makeTestDicom } from './support/dicom.js';
-import { useE2eSession } from './support/session.js';
+import { DEMO_PATIENT_ID, openDemoAxial, useE2eSession } from './support/session.js';
 
 /** Patient ID of the demo study `medfedpure serve` imports into an empty data dir. */
-const DEMO_PATIENT_ID = 'DEMO-COLIN27';
 
 interface CanvasStats { width: number; height: number; nonBlack: number; hash: number; mean: number }
 
@@ -68,15 +67,8 @@ describe('viewer end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
   async function openDemo(): Promise<{ page: Page; errors: string[] }> {
     const page = await session.context.newPage();
     const errors = watchPageErrors(page);
-    await page.goto(session.server.url);
-    const row = page.getByTestId('study-row').filter({ hasText: DEMO_PATIENT_ID });
-    await row.waitFor();
-    await row.click();
-    const thumb = page.getByTestId('series-thumb').filter({ hasText: '24 im' });
-    await thumb.waitFor();
-    await thumb.click();
-    await page.waitForSelector('[data-testid=viewport][data-first-image-ms]');
-    await waitCurrentDrawn(page);
+    await openDemoAxial(page, session.server.url);
+    await nextFrame(page);
     return { page, errors };
   }
 
