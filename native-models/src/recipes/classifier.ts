@@ -250,11 +250,11 @@ export async function runClassifierRecipe(o: RecipeRunOptions, recipe: Classifie
     const trainSeconds = ledger.seconds; // training only, without the final evaluations
     // Which weights ship: the tail mean when the run got that far, else (time budget, or swaEpochs = 0) the best
     // epoch by val (train-only fits) or the last weights (train + val fits).
-    const avg = optimizer instanceof TailAverageOptimizer ? optimizer.averaged : null;
+    const tail = optimizer instanceof TailAverageOptimizer ? optimizer : null;
     let shipped: NamedWeights, selected: string, shippedStep: number;
-    if (avg && optimizer instanceof TailAverageOptimizer && res.step === totalSteps) {
-      shipped = avg; shippedStep = res.step;
-      selected = `mean of the weights after each of the last ${optimizer.averagedCount} updates (${r.swaEpochs} epochs) of ${res.step}, no selection`;
+    if (tail?.averaged && res.step === totalSteps) {
+      shipped = tail.averaged; shippedStep = res.step;
+      selected = `mean of the weights after each of the last ${tail.averagedCount} updates (${r.swaEpochs} epochs) of ${res.step}, no selection`;
     } else if (!r.includeVal && res.best) {
       shipped = res.best.weights; shippedStep = res.best.step;
       selected = `best by group-val score (accuracy, ties → lower loss) at step ${res.best.step} of ${res.step}`;

@@ -14,8 +14,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import type { ImageDataset } from '../data/dataset.js';
-import { ImageDataset as Dataset } from '../data/dataset.js';
+import { ImageDataset } from '../data/dataset.js';
 import { Purifier } from '../pipeline/ddim.js';
 import { ddimTimesteps } from '../pipeline/tstar.js';
 import type { LoadedModel } from '../pipeline/models.js';
@@ -46,9 +45,9 @@ export async function withPurifiedCopies(ds: ImageDataset, indices: Int32Array, 
   // t* per image: seeded, uniform integer in [tMin, tMax].
   const tStars = Int32Array.from({ length: n }, (_, k) => o.tMin + new Rng(deriveSeed(o.seed, 0x7075, k)).int(o.tMax - o.tMin + 1));
   let copies: Float32Array;
-  if (existsSync(cacheFile) && readFileSync(cacheFile).byteLength === n * ss * 4) {
-    const b = readFileSync(cacheFile);
-    copies = new Float32Array(b.buffer, b.byteOffset, n * ss).slice();
+  const cached = existsSync(cacheFile) ? readFileSync(cacheFile) : null;
+  if (cached && cached.byteLength === n * ss * 4) {
+    copies = new Float32Array(cached.buffer, cached.byteOffset, n * ss).slice();
     o.log?.(`purified copies: ${n} from cache ${cacheFile}`);
   } else {
     const purifier = new Purifier(unet.config, unet.weights, { ep: 'cpu', threads: o.threads }, 16);
@@ -80,7 +79,7 @@ export async function withPurifiedCopies(ds: ImageDataset, indices: Int32Array, 
     groups[ds.count + k] = ds.groups[indices[k]];
     paths.push(`${ds.paths[indices[k]]}#purified`);
   }
-  const out = new Dataset(`${ds.name}+purified`, S, images, labels, groups, paths, ds.meta);
+  const out = new ImageDataset(`${ds.name}+purified`, S, images, labels, groups, paths, ds.meta);
   const all = new Int32Array(2 * n);
   all.set(indices);
   for (let k = 0; k < n; k++) all[n + k] = ds.count + k;
