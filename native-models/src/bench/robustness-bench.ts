@@ -282,7 +282,7 @@ export async function runRobustness(o: RobustnessOptions): Promise<number> {
     for (const size of new Set(cleanBatches.map((b) => b.length))) await evaluate(pipeline, pack(cleanBatches.find((b) => b.length === size)!), size);
     for (const b of cleanBatches) {
       const ev = await evaluate(pipeline, pack(b), b.length);
-      b.forEach((i, k) => append({ kind: 'clean', image: i, path: ds.paths[i], label: ds.labels[i], ...ev[k] } satisfies CleanRecord));
+      b.forEach((i, k) => append({ kind: 'clean', image: i, group: ds.groups[i], path: ds.paths[i], label: ds.labels[i], ...ev[k] } satisfies CleanRecord));
       finished += b.length; doneNow += b.length;
       progress('clean');
     }

@@ -15,6 +15,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { auroc, quantileThreshold } from '../pipeline/calibrate.js';
+import { groupBootstrapCI, type GroupCI } from './group-bootstrap.js';
 
 export const DEFENCES = ['undefended', 'mae-reject', 'purify-all', 'adaptive'] as const;
 export type Defence = (typeof DEFENCES)[number];
@@ -29,6 +30,8 @@ export interface DefenceEval {
 export interface CleanRecord {
   kind: 'clean';
   image: number;
+  /** Near-duplicate group of the image (absent in reports written by earlier versions: then no intervals). */
+  group?: number;
   path: string;
   label: number;
   score: number;
@@ -72,7 +75,11 @@ export interface DetectionRow { attack: string; epsLabel: string; target: string
 
 export interface Summary {
   meta: Record<string, unknown>;
-  clean: { n: number; accuracy: Record<Defence, number>; flagRate: number; meanLatencyMs: Record<Defence, number> };
+  clean: {
+    n: number; accuracy: Record<Defence, number>; flagRate: number; meanLatencyMs: Record<Defence, number>;
+    /** 95 % group-bootstrap intervals (group-bootstrap.ts), when every clean record names its group. */
+    ci95?: { accuracy: Record<Defence, GroupCI>; flagRate: GroupCI };
+  };
   /** robust[attack][epsLabel][defence] */
   robust: Record<string, Record<string, Partial<Record<Defence, Cell>>>>;
   /** worst[norm][epsLabel][defence] */
@@ -92,6 +99,13 @@ export function summarise(records: readonly BenchRecord[], meta: Record<string, 
     lat[d] = mean(clean.map((r) => r.latencyMs[d]));
   }
   const flagRate = mean(clean.map((r) => (r.evals.adaptive.flagged ? 1 : 0)));
+  let ci95: Summary['clean']['ci95'];
+  if (clean.length && clean.every((r) => r.group !== undefined)) {
+    const groups = clean.map((r) => r.group!);
+    const ciAcc = {} as Record<Defence, GroupCI>;
+    for (const d of DEFENCES) ciAcc[d] = groupBootstrapCI(clean.map((r) => (correctClean(d, r.evals[d], r.label) ? 1 : 0)), groups);
+    ci95 = { accuracy: ciAcc, flagRate: groupBootstrapCI(clean.map((r) => (r.evals.adaptive.flagged ? 1 : 0)), groups) };
+  }
 
   const robust: Summary['robust'] = {};
   const worstSets: Record<string, Record<string, Record<string, Map<number, boolean[]>>>> = {};
@@ -138,7 +152,7 @@ export function summarise(records: readonly BenchRecord[], meta: Record<string, 
       tprAt5FprTest: mean(s.map((v) => (v > thr5 ? 1 : 0))),
     });
   }
-  return { meta, clean: { n: clean.length, accuracy: acc, flagRate, meanLatencyMs: lat }, robust, worst, detection, calibratedThreshold: threshold };
+  return { meta, clean: { n: clean.length, accuracy: acc, flagRate, meanLatencyMs: lat, ...(ci95 ? { ci95 } : {}) }, robust, worst, detection, calibratedThreshold: threshold };
 }
 
 const pc = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '—' : (100 * x).toFixed(1));
@@ -151,9 +165,11 @@ export function markdown(s: Summary): string {
   L.push(`- models: ${String(m.models)}${m.trained ? '' : ' — **untrained seeded development models: these numbers mean nothing about the method**'}`);
   L.push(`- attacks: ${String(m.attackSummary)}`);
   L.push(`- written ${String(m.date)}; ${String(m.complete)}`, '');
-  L.push('## Clean', '', '| defence | clean accuracy % | mean latency ms/image |', '|---|---|---|');
-  for (const d of DEFENCES) L.push(`| ${d} | ${pc(s.clean.accuracy[d])} | ${s.clean.meanLatencyMs[d]?.toFixed(1) ?? '—'} |`);
-  L.push('', `Detector flag rate on clean images: ${pc(s.clean.flagRate)} % (calibrated threshold ${s.calibratedThreshold ?? '—'}).`, '');
+  const ci = s.clean.ci95;
+  const range = (c: GroupCI | undefined) => (c ? `${pc(c.lo)}–${pc(c.hi)}` : '—');
+  L.push('## Clean', '', '| defence | clean accuracy % | 95 % CI (group bootstrap) | mean latency ms/image |', '|---|---|---|---|');
+  for (const d of DEFENCES) L.push(`| ${d} | ${pc(s.clean.accuracy[d])} | ${range(ci?.accuracy[d])} | ${s.clean.meanLatencyMs[d]?.toFixed(1) ?? '—'} |`);
+  L.push('', `Detector flag rate on clean images: ${pc(s.clean.flagRate)} %${ci ? ` (95 % CI ${range(ci.flagRate)}, resampling the ${ci.flagRate.groups} near-duplicate groups)` : ''} (calibrated threshold ${s.calibratedThreshold ?? '—'}).`, '');
   L.push('## Robust accuracy (%)', '', 'Rows: attack and ε; columns: defence. Classifier-only attacks are scored on every defence (transfer); adaptive attacks only on the defence they differentiate through. mae-reject counts a flagged adversarial as defended.', '');
   L.push(`| attack | ε | ${DEFENCES.join(' | ')} | n |`, `|---|---|${DEFENCES.map(() => '---').join('|')}|---|`);
   for (const [a, byEps] of Object.entries(s.robust)) for (const [e, byD] of Object.entries(byEps)) {

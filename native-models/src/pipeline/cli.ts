@@ -6,16 +6,20 @@
  *                        [--t-min 50] [--t-max 150] [--s-hi-factor 2] [--compare] [--out FILE] [--json]
  *   medfedpure calibrate --synthetic ...     (Colin27 stand-in; says so in the file)
  *
- * Uses the leakage-free group split's validation part (seed 42), never test. `--compare` also reports, on the same
+ * Uses the leakage-free group split's validation part (seed 42), never test, plus — when the MAE's recipe kept one out
+ * of its training — the group-train calibration holdout (data/split.ts trainHoldout): unseen clean groups the detector
+ * never trained on. The holdout is re-derived from the recipe's fraction and seed and must match the MAE's record
+ * (same data fingerprint, same image count), else the command refuses. `--compare` also reports, on the same
  * validation images, how well each score separates clean images from copies with a random ±ε (ε = 8/255) sign
  * perturbation — a proxy for high-frequency adversarial noise, not an attack (attacks come with the robustness
  * benchmark); it is what the choice of the default score is based on until then.
  */
 import { loadYesNoFolder } from '../data/folder.js';
 import { loadSynthetic, SYNTHETIC_CAVEAT } from '../data/synthetic.js';
-import { groupSplit } from '../data/split.js';
+import { groupSplit, trainHoldout, type DatasetSplit } from '../data/split.js';
 import { Rng } from '../nets/rng.js';
-import { loadModelBundle } from './models.js';
+import { loadModelBundle, type LoadedModel } from './models.js';
+import { PipelineError } from './errors.js';
 import { DefencePipeline } from './pipeline.js';
 import { auroc, calibrate, calibrationPath, writeCalibration, PURIFICATION_DEFAULTS } from './calibrate.js';
 import { SCORE_KINDS, type ScoreKind } from './detector.js';
@@ -45,16 +49,23 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
   const models = await loadModelBundle({ modelsDir: a['models-dir'] as string | undefined });
   const ds = a.synthetic ? await loadSynthetic({ size: models.mae.config.size }) : await loadYesNoFolder(String(a.data), { size: models.mae.config.size });
   const split = groupSplit(ds.labels, ds.groups);
-  let val = split.val;
+  let part: { indices: Int32Array; name: string };
+  try {
+    part = calibrationPart(models.mae.provenance, ds.labels, ds.groups, ds.meta.fingerprint, split);
+  } catch (e) {
+    console.error(`calibrate: ${(e as Error).message}`);
+    return 2;
+  }
+  let val = part.indices;
   if (a.limit !== undefined) val = val.subarray(0, Number(a.limit));
   const sub = ds.subset(val);
-  log(`calibrating on ${split.names.val}: ${sub.count} clean images (${ds.meta.source})${ds.meta.caveat ? ` — ${ds.meta.caveat}` : ''}`);
+  log(`calibrating on ${part.name}: ${sub.count} clean images (${ds.meta.source})${ds.meta.caveat ? ` — ${ds.meta.caveat}` : ''}`);
   if (!models.mae.trained) log('NOTE: untrained seeded models (no native-models/models/manifest.json): this calibration is for development only');
 
   const pipeline = await DefencePipeline.create({ models, calibration: null, ep: 'cpu', K, maskSeed });
   const t0 = performance.now();
   const { calibration, scores } = await calibrate(pipeline.detector, models.mae.sha256, models.mae.version, sub.images, sub.count, {
-    fpr, scoreKind: score, split: split.names.val + (a.limit !== undefined ? ` (first ${sub.count})` : ''),
+    fpr, scoreKind: score, split: part.name + (a.limit !== undefined ? ` (first ${sub.count})` : ''),
     data: { source: ds.meta.source + (a.synthetic ? ` (${SYNTHETIC_CAVEAT})` : ''), fingerprint: ds.meta.fingerprint },
     purification: {
       tMin: num('t-min', PURIFICATION_DEFAULTS.tMin), tMax: num('t-max', PURIFICATION_DEFAULTS.tMax),
@@ -84,4 +95,26 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     log(`flagging score: ${calibration.scoreKind}; FPR target ${fpr}; K ${K}; ${seconds.toFixed(1)} s\nwrote ${out}`);
   }
   return 0;
+}
+
+/**
+ * The clean images the threshold is calibrated on: group-val, plus the MAE's group-train holdout when its recipe kept
+ * one (`calibrationHoldout` > 0). The holdout is re-derived here and checked against the MAE's record, so a different
+ * dataset or split cannot silently put training images into the calibration set.
+ */
+export function calibrationPart(provenance: LoadedModel<unknown>['provenance'], labels: ArrayLike<number>, groups: ArrayLike<number>,
+  fingerprint: string, split: DatasetSplit): { indices: Int32Array; name: string } {
+  const recipe = provenance?.recipe ?? {};
+  const fraction = Number(recipe.calibrationHoldout ?? 0);
+  if (!(fraction > 0)) return { indices: split.val, name: split.names.val };
+  if (provenance?.dataFingerprint !== fingerprint) {
+    throw new PipelineError('E_CALIBRATION', `the MAE was trained on data ${String(provenance?.dataFingerprint).slice(0, 12)}…, these images are ${fingerprint.slice(0, 12)}…: its calibration holdout cannot be re-derived here`);
+  }
+  const seed = Number(recipe.calibrationHoldoutSeed ?? 42);
+  const held = trainHoldout(split, labels, groups, { fraction, seed });
+  if (held.holdout.length !== Number(recipe.calibrationHoldoutImages)) {
+    throw new PipelineError('E_CALIBRATION', `calibration holdout mismatch: the MAE recorded ${String(recipe.calibrationHoldoutImages)} held-out images, re-derived ${held.holdout.length}`);
+  }
+  const indices = Int32Array.from([...split.val, ...held.holdout]).sort();
+  return { indices, name: `${split.names.val} + group-train-holdout (${Math.round(fraction * 100)} % of group-train groups, seed ${seed}, not seen by the MAE)` };
 }

@@ -29,6 +29,8 @@ export interface LoadedModel<C> {
   weights: NamedWeights;
   /** False for seeded random weights (development only). */
   trained: boolean;
+  /** The manifest's training facts (absent for seeded models): the recipe and the data fingerprint it was fitted on. */
+  provenance?: { recipe: Record<string, unknown>; dataFingerprint: string | null };
 }
 
 export interface ModelBundle {
@@ -65,7 +67,9 @@ export const MANIFEST_NAMES: Readonly<Record<ModelName, string>> = { classifier:
 /** A shipped model, sha256-checked by the project loader, with the config it was trained with. */
 function fromArtifact<C>(name: ModelName, got: ArtifactModel, fallbackConfig: C): LoadedModel<C> {
   const config = { ...fallbackConfig, ...(got.entry.config as Partial<C>) };
-  return { name, version: got.entry.version, sha256: got.entry.sha256, config, weights: got.weights, trained: true };
+  const data = (got.entry as { data?: { fingerprint?: unknown } }).data;
+  const provenance = { recipe: got.entry.recipe ?? {}, dataFingerprint: typeof data?.fingerprint === 'string' ? data.fingerprint : null };
+  return { name, version: got.entry.version, sha256: got.entry.sha256, config, weights: got.weights, trained: true, provenance };
 }
 
 export interface LoadOptions {

@@ -264,14 +264,17 @@ export async function loadPredImages(dir: string, size: number, exclude: Set<num
 
 /**
  * Training set of the self-supervised models (MAE, diffusion): group-train images plus the admissible unlabelled
- * pred/ images, as one dataset (labels of pred/ images are set to 0 and must not be used).
+ * pred/ images, as one dataset (labels of pred/ images are set to 0 and must not be used). `holdout` (indices of
+ * group-train, whole groups: split.ts trainHoldout) is left out, pred/ images of those groups too.
  */
-export async function cleanTrainingSet(data: TrainingData, usePred: boolean) {
+export async function cleanTrainingSet(data: TrainingData, usePred: boolean, opts: { holdout?: Int32Array } = {}) {
   const dataDir = data.dir;
   const { ds, split } = data;
-  const heldOut = new Set<number>([...split.val, ...split.test].map((i) => ds.groups[i]));
+  const holdout = opts.holdout ?? new Int32Array(0);
+  const heldOut = new Set<number>([...split.val, ...split.test, ...holdout].map((i) => ds.groups[i]));
   const pred = usePred && dataDir ? await loadPredImages(dataDir, ds.size, heldOut) : { images: [], groups: [], paths: [], excluded: [] };
-  const base = ds.subset(split.train, `${ds.name}-clean-train`);
+  const trainIdx = holdout.length ? split.train.filter((i) => !heldOut.has(ds.groups[i])) : split.train;
+  const base = ds.subset(trainIdx, `${ds.name}-clean-train`);
   const ss = ds.size * ds.size;
   const n = base.count + pred.images.length;
   const images = new Float32Array(n * ss);

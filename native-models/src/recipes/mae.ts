@@ -3,6 +3,9 @@
  * patch 8 at 64 px (64 patches), mask ratio 0.75 as in He et al. 2022, loss = pixel MSE on the masked patches.
  * Trained on clean images only: the group-train part plus the unlabelled Br35H `pred/` images whose near-duplicate
  * group is not in the validation or test part (labels are not used). Masks come from the trainer's per-step seed.
+ * A class-stratified quarter of the group-train groups (`calibrationHoldout`, data/split.ts trainHoldout) is left
+ * out of training: `medfedpure calibrate` scores those images with group-val, so the detector threshold rests on
+ * about 130 unseen groups instead of 55.
  *
  *   optimiser  AdamW β 0.9/0.95 (as in MAE), weight decay 0.05 on matrices, peak lr 1e-3, warm-up 5 epochs, cosine
  *   batch      32; augmentation: flip, small affine, mild gamma/contrast (no pixel noise: the detector must find noise)
@@ -14,6 +17,7 @@ import { AdamW, cosineWithWarmup } from '../train/optim.js';
 import { train } from '../train/trainer.js';
 import type { NamedWeights } from '../tensor.js';
 import type { ImageDataset } from '../data/dataset.js';
+import { trainHoldout } from '../data/split.js';
 import type { AugmentOptions } from '../data/augment.js';
 import { BatchedRunner, TimeLedger, applyOverrides, augmentedFactory, cleanTrainingSet, decayMatricesOnly, gatherImages, prepareRunDir } from './common.js';
 import { gridPng } from './png.js';
@@ -30,12 +34,14 @@ export interface MaeRecipe {
   clipNorm: number;
   augment: AugmentOptions;
   usePred: boolean;
+  /** Fraction of group-train groups kept out of training for the detector's calibration (0 = none). */
+  calibrationHoldout: number;
 }
 
 export const MAE_RECIPE: MaeRecipe = {
   net: { ...mae.MAE_DEFAULT },
   batch: 32,
-  epochs: 25,
+  epochs: 60,
   peakLr: 1e-3,
   minLr: 1e-5,
   warmupEpochs: 5,
@@ -43,7 +49,11 @@ export const MAE_RECIPE: MaeRecipe = {
   clipNorm: 1,
   augment: { flipP: 0.5, rotateDeg: 10, scaleMin: 0.9, scaleMax: 1.1, translate: 0.05, contrast: 0.1, brightness: 0.03, gammaMax: 1.15 },
   usePred: true,
+  calibrationHoldout: 0.25,
 };
+
+/** Seed of the calibration holdout's group draw (the split's own seed, so it is one fixed, named part). */
+export const CALIBRATION_HOLDOUT_SEED = 42;
 
 /** Seed of the fixed evaluation mask of batch starting at item `from` (validation/test reporting only). */
 const EVAL_MASK_SEED = 0x4d414530; // 'MAE0'
@@ -111,14 +121,15 @@ export async function runMaeRecipe(o: RecipeRunOptions, recipe: MaeRecipe = MAE_
   const { ds, split } = o.data;
   const base = applyOverrides(recipe, o.overrides);
   const r: MaeRecipe = { ...base, net: { ...base.net, size: o.size }, epochs: o.epochs ?? base.epochs };
-  const { set, predUsed, predExcluded } = await cleanTrainingSet(o.data, r.usePred);
+  const held = trainHoldout(split, ds.labels, ds.groups, { fraction: r.calibrationHoldout, seed: CALIBRATION_HOLDOUT_SEED });
+  const { set, predUsed, predExcluded } = await cleanTrainingSet(o.data, r.usePred, { holdout: held.holdout });
   const all = Int32Array.from({ length: set.count }, (_, i) => i);
   const perEpoch = Math.floor(set.count / r.batch);
   const totalSteps = o.steps ?? r.epochs * perEpoch;
   const runConfig = { model: 'mae', recipe: r, steps: totalSteps, seed: o.seed, data: ds.meta.fingerprint, split: o.data.splitName, trainImages: set.count };
   const runDir = await prepareRunDir('mae', runConfig, { resume: o.resume, fresh: o.fresh, runsDir: o.runsDir });
   const params = [...mae.init(r.net, 0).values()].reduce((s, t) => s + t.data.length, 0);
-  o.log(`mae: ${params} parameters; ${set.count} training images (${split.train.length} group-train + ${predUsed} pred/, ${predExcluded.length} pred/ excluded: group in val/test); ${perEpoch} steps/epoch, ${totalSteps} steps; run folder ${runDir}`);
+  o.log(`mae: ${params} parameters; ${set.count} training images (${held.rest.length} group-train + ${predUsed} pred/; held out for calibration: ${held.holdout.length} group-train images in ${held.groups} groups; ${predExcluded.length} pred/ excluded: group in val/test/holdout); ${perEpoch} steps/epoch, ${totalSteps} steps; run folder ${runDir}`);
 
   const weights = mae.init(r.net, o.seed);
   const step = mae.makeTrainStep(r.net, { threads: o.threads, seed: o.seed });
@@ -159,7 +170,8 @@ export async function runMaeRecipe(o: RecipeRunOptions, recipe: MaeRecipe = MAE_
       model: 'mae',
       weights: best.weights,
       netConfig: { ...r.net },
-      recipe: { ...r, steps: totalSteps, stepsPerEpoch: perEpoch, seed: o.seed, threads: o.threads, trainImages: set.count, predImagesUsed: predUsed, predImagesExcluded: predExcluded },
+      recipe: { ...r, steps: totalSteps, stepsPerEpoch: perEpoch, seed: o.seed, threads: o.threads, trainImages: set.count, predImagesUsed: predUsed, predImagesExcluded: predExcluded,
+        calibrationHoldoutImages: held.holdout.length, calibrationHoldoutGroups: held.groups, calibrationHoldoutSeed: CALIBRATION_HOLDOUT_SEED },
       metrics: {
         parameters: params,
         val: summary(val),
@@ -169,7 +181,7 @@ export async function runMaeRecipe(o: RecipeRunOptions, recipe: MaeRecipe = MAE_
       },
       metricNotes: [
         'maskedMse: mean over images of the pixel MSE on the masked 75 % of patches (images in [0, 1]); one fixed seeded mask per image (seed 0x4d414530 + batch offset, batch 32), so numbers are reproducible. visibleMse: the same on the visible patches (not trained on).',
-        'val: group-val (model selection: lowest maskedMse). test: group-test, evaluated once at the end, for information (the detector threshold is calibrated elsewhere, on validation data).',
+        'val: group-val (model selection: lowest maskedMse). test: group-test, evaluated once at the end, for information (the detector threshold is calibrated elsewhere, on group-val + the group-train holdout).',
         'Per-class figures split val/test by the (unused) label: clean tumour slices are expected to be somewhat harder to reconstruct.',
         'valCurve: [step, val maskedMse] every 2 epochs.',
       ],
@@ -180,7 +192,8 @@ export async function runMaeRecipe(o: RecipeRunOptions, recipe: MaeRecipe = MAE_
       notes: [
         `ViT MAE (nets/mae.ts): patch ${r.net.patch} at ${r.net.size} px (${mae.patchesOf(r.net)} patches), mask ratio ${r.net.maskRatio} (${mae.keptOf(r.net)} visible), encoder dim ${r.net.dim} × depth ${r.net.depth} (${r.net.heads} heads), decoder dim ${r.net.decoderDim} × depth ${r.net.decoderDepth}, MLP ratio ${r.net.mlpRatio}, fixed 2-D sin-cos positions.`,
         'Loss: pixel MSE on the masked patches only (no per-patch normalisation, so the reconstruction is directly comparable with the input for the detector).',
-        `Data: clean images only — ${split.train.length} group-train images${predUsed ? ` + ${predUsed} unlabelled pred/ images whose near-duplicate group is not in val/test (${predExcluded.length} pred/ image(s) excluded because their group is held out: ${predExcluded.join(', ') || 'none'})` : ''}. Labels are not used.`,
+        `Data: clean images only — ${held.rest.length} group-train images${predUsed ? ` + ${predUsed} unlabelled pred/ images whose near-duplicate group is not in val/test/holdout (${predExcluded.length} pred/ image(s) excluded because their group is held out: ${predExcluded.join(', ') || 'none'})` : ''}. Labels are not used.`,
+        `Calibration holdout: ${held.holdout.length} group-train images in ${held.groups} whole groups (${Math.round(r.calibrationHoldout * 100)} % of each class's group-train groups, seed ${CALIBRATION_HOLDOUT_SEED}; data/split.ts trainHoldout, part 'group-train-holdout') are not trained on; \`medfedpure calibrate\` sets the detector threshold on them together with group-val.`,
         `AdamW β 0.9/0.95, weight decay ${r.weightDecay} on matrices, peak lr ${r.peakLr}, ${r.warmupEpochs} warm-up epochs, cosine to ${r.minLr}, clip ${r.clipNorm}, batch ${r.batch}, ${r.epochs} epochs. Augmentation: flip, rotation ±${r.augment.rotateDeg}°, scale ${r.augment.scaleMin}–${r.augment.scaleMax}, shift ±${(r.augment.translate! * 100).toFixed(0)} %, gamma ≤ ${r.augment.gammaMax}, contrast ±${(r.augment.contrast! * 100).toFixed(0)} %; no pixel noise.`,
         'Masks: a fresh random mask per sample per step, drawn from the trainer\'s per-step seed (resume is exact).',
       ],

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { groupSplit, randomSplit, leakage, SplitError } from '../../../../native-models/src/data/split.js';
+import { groupSplit, randomSplit, leakage, trainHoldout, SplitError } from '../../../../native-models/src/data/split.js';
 
 /** 200 files in 60 groups; groups 0..19 are class 1, 20..59 class 0; group sizes vary. */
 function toy(): { labels: Int32Array; groups: Int32Array } {
@@ -61,4 +61,22 @@ test('the random 80/20 split is flagged leaky and shows its leakage', () => {
   assert.equal(r.test.length, Math.round(0.2 * labels.length));
   assert.deepEqual([...randomSplit(labels.length).test], [...r.test]);
   assert.ok(leakage(r, groups).testFilesWithTwinInTrain > 0);
+});
+
+test('the calibration holdout takes whole train groups, stratified, deterministically', () => {
+  const { labels, groups } = toy();
+  const s = groupSplit(labels, groups);
+  const h = trainHoldout(s, labels, groups, { fraction: 0.25 });
+  assert.deepEqual([...h.holdout, ...h.rest].sort((a, b) => a - b), [...s.train]);
+  const trainGroups = (cls: number) => new Set([...s.train].filter((i) => labels[i] === cls).map((i) => groups[i])).size;
+  const heldGroups = (cls: number) => new Set([...h.holdout].filter((i) => labels[i] === cls).map((i) => groups[i]));
+  assert.equal(heldGroups(1).size, Math.round(0.25 * trainGroups(1)));
+  assert.equal(heldGroups(0).size, Math.round(0.25 * trainGroups(0)));
+  assert.equal(h.groups, heldGroups(0).size + heldGroups(1).size);
+  const restGroups = new Set([...h.rest].map((i) => groups[i]));
+  for (const g of [...heldGroups(0), ...heldGroups(1)]) assert.ok(!restGroups.has(g), `group ${g} on both sides`);
+  assert.deepEqual([...trainHoldout(s, labels, groups, { fraction: 0.25 }).holdout], [...h.holdout]);
+  assert.equal(trainHoldout(s, labels, groups, { fraction: 0 }).holdout.length, 0);
+  assert.throws(() => trainHoldout(s, labels, groups, { fraction: 1 }), SplitError);
+  assert.throws(() => trainHoldout(randomSplit(labels.length), labels, groups, { fraction: 0.25 }), SplitError);
 });
