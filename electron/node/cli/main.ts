@@ -27,7 +27,7 @@ Commands:
   bench train ...                        native-models training benchmark
   dataset ...                            dataset tools (native-models)
   scan <file|dir|series-uid>... [--json] detect → adaptive purify → classify; one row per image
-  calibrate --data DIR [--fpr 0.05]      calibrate the detector threshold on clean validation images
+  calibrate --data DIR [--fpr 0.05]      detector threshold on clean images the MAE never saw
   bench latency [--json] [--runs N]      inference latency per stage, batch 1 and 16, vs purify-everything
   bench robustness --data DIR|synthetic  attacks (FGSM, PGD, adaptive PGD-EOT, BPDA, detector-aware) x defences;
                   [--split test|all] [--attack ...] [--eps 1/255,2/255] [--limit N] [--json]  resumable report folder

@@ -1,6 +1,7 @@
 /**
- * Detector calibration: the threshold is the (1 − FPR) quantile of the scores of *clean validation* images, stored
- * in a calibration JSON with the split name, N and the detector's hash, so that a scan is never judged against its
+ * Detector calibration: the threshold is the (1 − FPR) quantile of the scores of *clean held-out* images
+ * (group-val, plus the MAE's group-train holdout when it kept one: pipeline/cli.ts calibrationPart), stored in a
+ * calibration JSON with the split name, N and the detector's hash, so that a scan is never judged against its
  * own batch. Both scores (plain MSE and Laplacian) are calibrated; `scoreKind` says which one flags.
  *
  * Quantile rule: with the N validation scores sorted ascending, threshold = s_(⌈(1 − FPR)·N⌉) (1-based order
@@ -75,7 +76,7 @@ export interface CalibrateOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Scores of `n` clean validation images (packed [n, S·S]) → calibration. */
+/** Scores of `n` clean held-out images (never trained on by the MAE) (packed [n, S·S]) → calibration. */
 export async function calibrate(detector: Detector, maeSha256: string, maeVersion: string, images: Float32Array, n: number, o: CalibrateOptions): Promise<{ calibration: Calibration; scores: Record<ScoreKind, Float64Array> }> {
   const fpr = o.fpr ?? 0.05;
   const ss = detector.cfg.size ** 2;

@@ -1,5 +1,5 @@
 /**
- * `medfedpure calibrate` — calibrate the detector threshold on clean validation images and store it next to the
+ * `medfedpure calibrate` — calibrate the detector threshold on clean held-out images (group-val + the MAE's group-train holdout) and store it next to the
  * models (calibrate.ts says where and how).
  *
  *   medfedpure calibrate --data DIR [--fpr 0.05] [--k 4] [--mask-seed N] [--score mse|laplacian] [--steps 4]
