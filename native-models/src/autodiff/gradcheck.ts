@@ -25,6 +25,8 @@ export interface GradCheckOptions {
   /** Absolute tolerance, relative to the largest analytic gradient magnitude of that tensor (floor 1). */
   atol?: number;
   seed?: number;
+  /** Serialise both models with this NCHWc block size (graph/nchwc.ts), to prove the lowered graph too. */
+  nchwcBlock?: number;
 }
 
 export interface GradCheckReport {
@@ -46,7 +48,7 @@ export async function gradCheck(c: GradCheckCase, o: GradCheckOptions = {}): Pro
   const fb = new GraphBuilder('fd_forward');
   const { out: fOut } = c.build(fb);
   fb.output(fOut, 'y');
-  const fwd = await ModelSession.create(fb.serialize({ paramsAs: 'inputs' }), { threads: 1 });
+  const fwd = await ModelSession.create(fb.serialize({ paramsAs: 'inputs', nchwcBlock: o.nchwcBlock }), { threads: 1 });
   const n = fOut.shape.reduce((p, q) => p * q, 1);
   const r = new Float32Array(n).map(() => rand() * 2 - 1);
   const lossOf = async (feeds: Map<string, Feed>): Promise<number> => {
@@ -61,7 +63,7 @@ export async function gradCheck(c: GradCheckCase, o: GradCheckOptions = {}): Pro
   const { out, wrt } = c.build(bb);
   const loss = bb.reduceSum(bb.mul(out, bb.constF32(r, out.shape)), [...out.shape.keys()], false);
   const grads = backward(bb, loss, wrt);
-  const bwd = await ModelSession.create(bb.serialize({ paramsAs: 'inputs' }), { threads: 1 });
+  const bwd = await ModelSession.create(bb.serialize({ paramsAs: 'inputs', nchwcBlock: o.nchwcBlock }), { threads: 1 });
   const analytic = await bwd.run(c.feeds, [...grads.values()].map((g) => g.name));
 
   const failures: string[] = [];

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import * as classifier from '../nets/classifier.js';
 import * as unet from '../nets/unet.js';
 import { Rng } from '../nets/rng.js';
+import { nchwcBlockSize } from '../runtime/nchwc.js';
 import type { NamedWeights, TensorF32 } from '../tensor.js';
 import type { StepFn } from '../train/types.js';
 
@@ -144,8 +145,11 @@ export async function benchTrainCommand(argv: string[]): Promise<number> {
     }
   }
 
+  const block = await nchwcBlockSize();
   const report = {
     threads: args.threads,
+    /** Which onnxruntime kernels our Convs ran on (graph/nchwc.ts; MEDFEDPURE_NCHWC=0 turns the lowering off). */
+    convKernels: block > 0 ? `NCHWc, block ${block}` : 'generic',
     cpus: cpus().length,
     loadavg1m: { before: loadBefore, after: loadavg()[0] },
     torch: hasTorch ? 'measured' : 'not available (/usr/bin/python3 cannot import torch)',
@@ -154,7 +158,7 @@ export async function benchTrainCommand(argv: string[]): Promise<number> {
   if (args.json) {
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   } else {
-    process.stdout.write(`training step, batch ${n} at 64×64, ${args.threads} intra-op threads (onnxruntime CPU), load average ${report.loadavg1m.before.toFixed(2)} → ${report.loadavg1m.after.toFixed(2)} on ${report.cpus} CPUs\n`);
+    process.stdout.write(`training step, batch ${n} at 64×64, ${args.threads} intra-op threads (onnxruntime CPU, ${report.convKernels} Conv kernels), load average ${report.loadavg1m.before.toFixed(2)} → ${report.loadavg1m.after.toFixed(2)} on ${report.cpus} CPUs\n`);
     for (const r of results) {
       const torch = r.torchMsPerStep !== undefined ? `  torch ${r.torchMsPerStep.toFixed(1)} ms  ours/torch ${r.ratioOursOverTorch!.toFixed(2)}×` : '';
       process.stdout.write(`${r.model.padEnd(28)} ${String(r.params).padStart(8)} params  median ${r.msPerStepMedian.toFixed(1)} ms  mean ${r.msPerStepMean.toFixed(1)} ms  (${r.steps} steps)  RSS ${r.rssMBAfterWarmup.toFixed(0)} → ${r.rssMBEnd.toFixed(0)} MB (max ${r.rssMBMax.toFixed(0)})${torch}\n`);

@@ -6,6 +6,7 @@
  * emitted as graph inputs (training: weights fed each step) or as initializers (inference export).
  * The autodiff (../autodiff) appends its backward nodes to the same builder through these same op methods.
  */
+import { lowerConvsToNchwc } from './nchwc.js';
 import { asBytes, encodeModel, type AttributeData, type ModelProtoData, type NodeProtoData, type TensorProtoData } from '../onnx/proto.js';
 import { numel, type NamedWeights } from '../tensor.js';
 
@@ -97,6 +98,13 @@ export function broadcastShapes(a: readonly number[], b: readonly number[]): num
     out.push(da === 1 ? db : da);
   }
   return out;
+}
+
+export interface SerializeOptions {
+  paramsAs: 'inputs' | 'initializers';
+  weights?: NamedWeights;
+  /** MLAS NCHWc block size (runtime/nchwc.ts) to lower eligible Convs with; 0 or absent: plain ONNX only. */
+  nchwcBlock?: number;
 }
 
 export class GraphBuilder {
@@ -607,9 +615,10 @@ export class GraphBuilder {
 
   /**
    * The ONNX model. paramsAs 'inputs' makes every parameter a graph input (fed each run, the training layout);
-   * 'initializers' bakes `weights` in (inference export). Parameters no node uses are left out.
+   * 'initializers' bakes `weights` in (inference export). Parameters no node uses are left out. `nchwcBlock` (the
+   * MLAS block size probed by runtime/nchwc.ts; CPU only) lowers eligible Convs to onnxruntime's NCHWc kernels.
    */
-  toModel(opts: { paramsAs: 'inputs' | 'initializers'; weights?: NamedWeights }): ModelProtoData {
+  toModel(opts: SerializeOptions): ModelProtoData {
     const used = new Set<string>();
     for (const n of this.nodes) for (const i of n.inputs) used.add(i);
     for (const o of this.outputs) used.add(o.name);
@@ -632,10 +641,13 @@ export class GraphBuilder {
     }
     inputs.push(...this.inputs.map(vi));
     const nodes: NodeProtoData[] = this.nodes.map((n) => ({ name: n.name, opType: n.op, inputs: n.inputs, outputs: n.outputs, attributes: n.attrs }));
-    return { opset: OPSET, graph: { name: this.name, nodes, initializers, inputs, outputs: this.outputs.map(vi) } };
+    const model: ModelProtoData = { opset: OPSET, graph: { name: this.name, nodes, initializers, inputs, outputs: this.outputs.map(vi) } };
+    if (!opts.nchwcBlock || opts.nchwcBlock < 2) return model;
+    const isConstant = (name: string): boolean => this.constants.has(name) || (opts.paramsAs === 'initializers' && this.params.has(name));
+    return lowerConvsToNchwc(model, { shapeOf: (name) => this.value(name).shape, isConstant }, opts.nchwcBlock);
   }
 
-  serialize(opts: { paramsAs: 'inputs' | 'initializers'; weights?: NamedWeights }): Uint8Array {
+  serialize(opts: SerializeOptions): Uint8Array {
     return encodeModel(this.toModel(opts));
   }
 

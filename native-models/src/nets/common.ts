@@ -5,6 +5,7 @@
  */
 import type { GraphBuilder } from '../graph/builder.js';
 import { ModelSession, feedsOf, type Feed, type SessionOptions } from '../runtime/session.js';
+import { nchwcBlockSize } from '../runtime/nchwc.js';
 import { gradName } from '../autodiff/backward.js';
 import type { NamedWeights, TensorF32 } from '../tensor.js';
 import type { StepResult } from '../train/types.js';
@@ -38,10 +39,35 @@ export function checkWeights(b: GraphBuilder, weights: NamedWeights): void {
   }
 }
 
+/**
+ * A session for `builder` with its parameters as inputs. On the CPU provider (and unless `opts.nchwc` is false),
+ * Convs with runtime weights are lowered to onnxruntime's NCHWc kernels (graph/nchwc.ts); should that model fail
+ * to load, the plain ONNX model is used instead. `nchwcBlock` says which one runs (0: plain).
+ */
+let warnedNchwcFallback = false;
+
+export async function createTrainingSession(builder: GraphBuilder, opts: SessionOptions): Promise<{ session: ModelSession; nchwcBlock: number }> {
+  const block = (opts.ep ?? 'cpu') === 'cpu' && opts.nchwc !== false ? await nchwcBlockSize() : 0;
+  if (block > 0) {
+    try {
+      return { session: await ModelSession.create(builder.serialize({ paramsAs: 'inputs', nchwcBlock: block }), opts), nchwcBlock: block };
+    } catch (e) {
+      // fall through to the plain model, and say so once per process: the step still trains, only slower
+      if (!warnedNchwcFallback) {
+        warnedNchwcFallback = true;
+        process.stderr.write(`medfedpure: the NCHWc-lowered training graph did not load (${(e as Error).message.split('\n')[0]}); using plain ONNX Convs\n`);
+      }
+    }
+  }
+  return { session: await ModelSession.create(builder.serialize({ paramsAs: 'inputs' }), opts), nchwcBlock: 0 };
+}
+
 export interface CompiledGraph {
   session: ModelSession;
   builder: GraphBuilder;
   params: string[];
+  /** NCHWc block size the session's Convs run with (0: plain ONNX Convs). */
+  nchwcBlock: number;
 }
 
 /** Lazily builds and caches one session per key (e.g. "train:32"). */
@@ -54,8 +80,8 @@ export class GraphRunner {
     if (!p) {
       p = (async () => {
         const builder = build();
-        const session = await ModelSession.create(builder.serialize({ paramsAs: 'inputs' }), this.opts);
-        return { session, builder, params: [...builder.params.keys()] };
+        const { session, nchwcBlock } = await createTrainingSession(builder, this.opts);
+        return { session, builder, params: [...builder.params.keys()], nchwcBlock };
       })();
       p.catch(() => this.cache.delete(key));
       this.cache.set(key, p);

@@ -14,6 +14,8 @@ export interface SessionOptions {
   ep?: EpName | 'auto';
   /** Graph optimisation level (default 'all'). */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Training graphs on CPU: run Convs with runtime weights on NCHWc kernels (default true; see graph/nchwc.ts). */
+  nchwc?: boolean;
 }
 
 export interface TensorI64 {

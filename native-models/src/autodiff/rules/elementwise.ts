@@ -11,7 +11,7 @@
  * | Pow a^p     | ḡ·p·a^(p−1) , ḡ·y·ln a                   |
  * | Sum Σxᵢ     | ḡ for each                              |
  * | Neg         | −ḡ                                      |
- * | Relu        | ḡ·sign(y)                               |
+ * | Relu        | ḡ·[y > 0]  (Greater+Cast, not Sign)     |
  * | Sigmoid     | ḡ·y·(1−y)                               |
  * | Tanh        | ḡ·(1−y²)                                |
  * | Exp         | ḡ·y                                     |
@@ -88,7 +88,7 @@ export const elementwiseRules: Record<string, VjpRule> = {
   Neg: (a) => [a.b.neg(g0(a))],
   Identity: (a) => [g0(a)],
   Cast: (a) => [a.x[0]!.dtype === 'float32' && a.y[0].dtype === 'float32' ? g0(a) : undefined],
-  Relu: (a) => [a.b.mul(g0(a), a.b.sign(a.y[0]))],
+  Relu: (a) => [a.b.mul(g0(a), a.b.cast(a.b.greater(a.y[0], a.b.scalar(0)), 'float32'))],
   Sigmoid: (a) => {
     const { b, y: [y] } = a;
     return [b.mul(g0(a), b.mul(y, b.sub(b.scalar(1), y)))];
