@@ -53,8 +53,22 @@ export function backward(b: GraphBuilder, loss: Value, wrt: readonly Value[], op
 
   addContrib(loss.name, b.constF32(new Float32Array(loss.shape.reduce((p, q) => p * q, 1)).fill(1), loss.shape));
 
+  // Composite ops (GraphBuilder.composite) are differentiated as one node: at a composite's last node the walk
+  // takes its rule and jumps over the nodes inside.
+  const compositeEndingAt = new Map(b.composites.filter((c) => c.last < nForward).map((c) => [c.last, c]));
+
   for (let i = nForward - 1; i >= 0; i--) {
-    const node = b.nodes[i];
+    const comp = compositeEndingAt.get(i);
+    const node = comp ? comp.node : b.nodes[i];
+    if (comp) {
+      const outs = new Set(comp.node.outputs);
+      for (let k = comp.first; k <= comp.last; k++) {
+        for (const o of b.nodes[k].outputs) {
+          if (!outs.has(o) && contrib.has(o)) throw new GraphError('E_COMPOSITE', `${node.scope || '<root>'}: value "${o}" inside composite ${node.op} is used outside it`);
+        }
+      }
+      i = comp.first;
+    }
     const gy = node.outputs.map((o) => total(o));
     if (gy.every((g) => g === undefined)) continue;
     const needs = node.inputs.map((x) => x !== '' && live.has(x));

@@ -100,6 +100,16 @@ export function broadcastShapes(a: readonly number[], b: readonly number[]): num
   return out;
 }
 
+/**
+ * A run of forward nodes that the autodiff differentiates as one op (see GraphBuilder.composite): `node` is the
+ * op as backward() sees it, nodes[first..last] are what onnxruntime runs.
+ */
+export interface Composite {
+  readonly node: Node;
+  readonly first: number;
+  readonly last: number;
+}
+
 export interface SerializeOptions {
   paramsAs: 'inputs' | 'initializers';
   weights?: NamedWeights;
@@ -116,6 +126,8 @@ export class GraphBuilder {
   readonly constants = new Map<string, { value: Value; data: ConstData }>();
   /** value name → index of the node that produces it */
   readonly producer = new Map<string, number>();
+  /** Composite ops (for the autodiff), in node order. */
+  readonly composites: Composite[] = [];
   private readonly scopeStack: string[] = [];
   private counter = 0;
 
@@ -233,6 +245,36 @@ export class GraphBuilder {
   }
 
   // ---- node emission --------------------------------------------------------------------------------------------
+
+  /**
+   * Emit the nodes `fn` builds as one composite op for the autodiff: onnxruntime runs those nodes, while backward()
+   * sees a single node `op` with these inputs and the outputs `fn` returns, and differentiates it with the VJP rule
+   * registered for `op` (a layer can so have a cheaper gradient than the sum of its parts'; like a custom autograd
+   * function). Outputs beyond the first may carry forward intermediates for that rule. Values made inside must not
+   * be used outside except through the returned outputs (backward() checks this).
+   */
+  composite(op: string, inputs: readonly Value[], attrs: Record<string, AttributeData>, fn: () => readonly Value[]): Value[] {
+    const first = this.nodes.length;
+    const open = this.composites.length;
+    const outputs = fn();
+    const last = this.nodes.length - 1;
+    if (last < first) this.fail(op, 'composite emitted no nodes');
+    if (this.composites.length !== open) this.fail(op, 'composites cannot be nested');
+    for (const o of outputs) {
+      const k = this.producer.get(o.name);
+      if (k === undefined || k < first) this.fail(op, `composite output "${o.name}" is not made inside it`);
+    }
+    const node: Node = {
+      op,
+      name: `${this.scopePath || 'g'}/${op}#${first}`,
+      inputs: inputs.map((v) => v.name),
+      outputs: outputs.map((v) => v.name),
+      attrs,
+      scope: this.scopePath,
+    };
+    this.composites.push({ node, first, last });
+    return [...outputs];
+  }
 
   private push(op: string, inputs: readonly (Value | undefined)[], outputs: readonly Value[], attrs: Record<string, AttributeData>): void {
     const node: Node = {
@@ -465,6 +507,19 @@ export class GraphBuilder {
     return this.emit('LayerNormalization', bias ? [x, scale, bias] : [x, scale],
       [{ dtype: 'float32', shape: x.shape }, { dtype: 'float32', shape: statShape }, { dtype: 'float32', shape: statShape }],
       { axis: ai(a), epsilon: af(epsilon) })[0];
+  }
+
+  /**
+   * BatchNormalization in inference form: y = (x − mean)·scale/√(var + ε) + bias per channel (axis 1). With mean 0,
+   * var 1 and ε 0 it is a one-pass per-channel affine (GroupNorm's γ, β).
+   */
+  batchNormalization(x: Value, scale: Value, bias: Value, mean: Value, variance: Value, epsilon = 1e-5): Value {
+    this.float('BatchNormalization', x, scale, bias, mean, variance);
+    if (x.shape.length < 2) this.fail('BatchNormalization', `expects [N, C, ...], got ${fmt(x.shape)}`);
+    for (const v of [scale, bias, mean, variance]) {
+      if (!same(v.shape, [x.shape[1]])) this.fail('BatchNormalization', `per-channel inputs must be [${x.shape[1]}], got ${fmt(v.shape)} ("${v.name}")`);
+    }
+    return this.emit('BatchNormalization', [x, scale, bias, mean, variance], [{ dtype: 'float32', shape: x.shape }], { epsilon: af(epsilon) })[0];
   }
 
   // ---- reductions -----------------------------------------------------------------------------------------------

@@ -53,23 +53,28 @@ export function layerNorm(b: GraphBuilder, x: Value, name: string, eps = 1e-5): 
 }
 
 /**
- * GroupNorm over NCHW: reshape to [N, G, C/G·H·W], LayerNormalization over the last axis (no affine), reshape back,
- * then the per-channel affine. (The same decomposition torch's ONNX export uses, with LayerNorm in place of
- * InstanceNorm so the backward reuses the LayerNorm rule and its saved statistics.)
+ * GroupNorm over [N, C, spatial...], as one composite op 'GroupNorm' for the autodiff (its fused VJP is in
+ * autodiff/rules/norm.ts). onnxruntime runs: reshape to [N, G, C/G·spatial] → LayerNormalization (no affine; its
+ * InvStdDev output is kept for the gradient) → reshape back to x̂ → per-channel affine γ·x̂ + β as one
+ * BatchNormalization (mean 0, var 1, ε 0: one pass, where Mul + Add took two).
+ * Composite outputs: [y, x̂, σ⁻¹ [N, G, 1]].
  */
 export function groupNorm(b: GraphBuilder, x: Value, name: string, groups: number, eps = 1e-5): Value {
   return b.scope(name, () => {
     const [n, c] = x.shape;
+    if (x.shape.length < 2) b.fail('GroupNorm', `expects [N, C, spatial...], got [${x.shape.join(', ')}]`);
     if (c % groups !== 0) b.fail('GroupNorm', `channels ${c} not divisible by ${groups} groups`);
-    const spatial = x.shape.slice(2);
-    const per = (c / groups) * spatial.reduce((p, q) => p * q, 1);
-    const g = b.reshape(x, [n, groups, per]);
-    const normed = b.layerNormalization(g, b.constF32(new Float32Array(per).fill(1), [per]), undefined, -1, eps);
-    const back = b.reshape(normed, x.shape);
-    const bc = [c, ...spatial.map(() => 1)];
-    const w = b.reshape(b.param('weight', [c], { kind: 'ones' }), bc);
-    const bias = b.reshape(b.param('bias', [c], { kind: 'zeros' }), bc);
-    return b.add(b.mul(back, w), bias);
+    const per = (c / groups) * x.shape.slice(2).reduce((p, q) => p * q, 1);
+    const gamma = b.param('weight', [c], { kind: 'ones' });
+    const beta = b.param('bias', [c], { kind: 'zeros' });
+    const ones = (k: number): Value => b.constF32(new Float32Array(k).fill(1), [k]);
+    return b.composite('GroupNorm', [x, gamma, beta], { groups: { type: 'int', value: groups } }, () => {
+      const normed = b.layerNormalization(b.reshape(x, [n, groups, per]), ones(per), undefined, -1, eps);
+      const invStd = b.value(b.nodes[b.producer.get(normed.name)!].outputs[2]);
+      const xhat = b.reshape(normed, x.shape);
+      const y = b.batchNormalization(xhat, gamma, beta, b.constF32(new Float32Array(c), [c]), ones(c), 0);
+      return [y, xhat, invStd];
+    })[0];
   });
 }
 

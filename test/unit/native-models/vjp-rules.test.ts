@@ -8,6 +8,8 @@ import { GraphBuilder, type Value } from '../../../native-models/src/graph/build
 import { gradCheck, mulberry32 } from '../../../native-models/src/autodiff/gradcheck.js';
 import { convGradConfig } from '../../../native-models/src/autodiff/rules/conv-pool.js';
 import { VJP_RULES } from '../../../native-models/src/autodiff/registry.js';
+import { backward } from '../../../native-models/src/autodiff/backward.js';
+import { groupNorm } from '../../../native-models/src/graph/layers.js';
 import type { Feed } from '../../../native-models/src/runtime/session.js';
 
 const rand = mulberry32(7);
@@ -140,10 +142,83 @@ test('pooling: max, average, global average', async () => {
 test('LayerNormalization over the last axis and over trailing axes', async () => {
   await check(['LayerNormalization'], { x: S([3, 8], { lo: -2, hi: 2 }), g: S([8]), be: S([8]) }, (b, v) => b.layerNormalization(v.x, v.g, v.be, -1));
   await check(['LayerNormalization'], { x: S([2, 3, 4], { lo: -2, hi: 2 }), g: S([3, 4]) }, (b, v) => b.layerNormalization(v.x, v.g, undefined, 1));
-  // constant all-ones scale and no bias (GroupNorm's core): the rule reuses y as x̂
+  // constant all-ones scale and no bias
   // (a fixed random weighting of y makes the loss sensitive to every output; built twice, so made once)
   const weighting = data(S([2, 3, 6]));
   await check(['LayerNormalization'], { x: S([2, 3, 6], { lo: -2, hi: 2 }) }, (b, v) => b.mul(b.layerNormalization(v.x, b.constF32(new Float32Array(6).fill(1), [6]), undefined, -1), b.constF32(weighting, [2, 3, 6])));
+});
+
+test('GroupNorm (composite op, fused VJP): x, γ and β, 2-D, 1-D and no spatial axes, several group counts', async () => {
+  const cases: [number[], number][] = [[[2, 6, 3, 4], 3], [[3, 4, 5], 2], [[2, 4, 2, 2], 4], [[1, 4, 3, 3], 1], [[3, 6], 2]];
+  for (const [shape, groups] of cases) {
+    const c = shape[1];
+    const feeds = new Map<string, Feed>([
+      ['x', { shape, data: data(S(shape, { lo: -2, hi: 2 })) }],
+      ['gn.weight', { shape: [c], data: data(S([c], { lo: 0.5, hi: 1.5 })) }],
+      ['gn.bias', { shape: [c], data: data(S([c])) }],
+    ]);
+    const rep = await gradCheck({
+      feeds,
+      build: (b) => {
+        const x = b.input('x', shape);
+        const y = groupNorm(b, x, 'gn', groups);
+        return { out: y, wrt: [x, b.params.get('gn.weight')!.value, b.params.get('gn.bias')!.value] };
+      },
+    });
+    assert.ok(rep.ok, `GroupNorm ${shape} / ${groups}: ${rep.failures.slice(0, 5).join('; ')}`);
+    assert.ok(rep.checked > 0);
+  }
+  covered.add('GroupNorm');
+});
+
+test('GroupNorm\'s fused VJP equals, to float32 rounding, the VJP of the same function decomposed into individually proven ops', async () => {
+  // Finite differences in float32 allow ~2 % error; this exact comparison would catch a small wrong term in the fused
+  // rule (dx = σ⁻¹γ·ḡ + q·x̂ + r) that a finite-difference check could let through.
+  const { ModelSession } = await import('../../../native-models/src/runtime/session.js');
+  for (const [shape, groups] of [[[2, 6, 3, 4], 3], [[3, 8, 5], 2], [[2, 4, 2, 2], 1]] as [number[], number][]) {
+    const c = shape[1], n = shape[0], per = (c / groups) * shape.slice(2).reduce((p, q) => p * q, 1);
+    const r = data(S(shape));
+    const feeds = new Map<string, Feed>([
+      ['x', { shape, data: data(S(shape, { lo: -2, hi: 2 })) }],
+      ['gn.weight', { shape: [c], data: data(S([c], { lo: 0.5, hi: 1.5 })) }],
+      ['gn.bias', { shape: [c], data: data(S([c])) }],
+    ]);
+    const grads = async (decomposed: boolean) => {
+      const b = new GraphBuilder(decomposed ? 'gn_decomposed' : 'gn_fused');
+      const x = b.input('x', shape);
+      let y: Value;
+      if (decomposed) {
+        const gamma = b.param('gn.weight', [c], { kind: 'ones' }), beta = b.param('gn.bias', [c], { kind: 'zeros' });
+        const xhat = b.reshape(b.layerNormalization(b.reshape(x, [n, groups, per]), b.constF32(new Float32Array(per).fill(1), [per]), undefined, -1, 1e-5), shape);
+        const bc = [1, c, ...shape.slice(2).map(() => 1)];
+        y = b.add(b.mul(xhat, b.reshape(gamma, bc)), b.reshape(beta, bc));
+      } else y = groupNorm(b, x, 'gn', groups);
+      const loss = b.reduceSum(b.mul(y, b.constF32(r, shape)), [...shape.keys()], false);
+      const g = backward(b, loss, [x, b.params.get('gn.weight')!.value, b.params.get('gn.bias')!.value]);
+      const sess = await ModelSession.create(b.serialize({ paramsAs: 'inputs' }), { threads: 1 });
+      const out = await sess.run(feeds, [...g.values()].map((v) => v.name));
+      await sess.release();
+      return [...g.values()].map((v) => out.get(v.name)!.data);
+    };
+    const [fused, ref] = [await grads(false), await grads(true)];
+    fused.forEach((f, k) => {
+      let scale = 0;
+      for (const v of ref[k]) scale = Math.max(scale, Math.abs(v));
+      for (let i = 0; i < f.length; i++) assert.ok(Math.abs(f[i] - ref[k][i]) <= 1e-5 * Math.max(1, scale), `GroupNorm ${shape}/${groups} input ${k} [${i}]: fused ${f[i]} vs decomposed ${ref[k][i]}`);
+    });
+  }
+});
+
+test('a value inside a composite op used outside it is an E_COMPOSITE error, not a silently dropped gradient', () => {
+  const b = new GraphBuilder('t');
+  const x = b.input('x', [2, 3]);
+  let inner: Value | undefined;
+  const [y] = b.composite('Softmax', [x], {}, () => {
+    inner = b.exp(x);
+    return [b.div(inner, b.reduceSum(inner, [1], true))];
+  });
+  const loss = b.reduceSum(b.add(y, inner!), [0, 1], false);
+  assert.throws(() => backward(b, loss, [x]), (e: unknown) => (e as { code?: string }).code === 'E_COMPOSITE');
 });
 
 test('reductions', async () => {
