@@ -2,7 +2,7 @@
 """Torch reference for `medfedpure bench train`: the SAME reference CNN (nets/classifier.ts, default config) and
 reference UNet (nets/unet.ts, default config) as the TypeScript graphs, one forward+backward step timed on CPU.
 Optional: run only when /usr/bin/python3 can import torch. Prints one JSON line: {"cnn_ms": ..., "unet_ms": ...}."""
-import argparse, json, math, time
+import argparse, json, math, sys, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -136,11 +136,29 @@ def time_step(fn, steps, warmup):
     return ts[len(ts) // 2]
 
 
+def serve(steps_of):
+    """Interleaved mode for the benchmark: one JSON request per stdin line, {"model": "cnn"|"unet", "steps": N}, answered
+    with {"ms": [per-step ms...]} on stdout, so ours and torch can be timed in alternating rounds under the same load."""
+    for line in sys.stdin:
+        line = line.strip()
+        if not line or line == 'quit':
+            break
+        req = json.loads(line)
+        fn = steps_of[req['model']]
+        ts = []
+        for _ in range(int(req['steps'])):
+            t0 = time.perf_counter()
+            fn()
+            ts.append((time.perf_counter() - t0) * 1000)
+        print(json.dumps({'ms': ts}), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--batch', type=int, default=32)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--steps', type=int, default=20)
+    ap.add_argument('--serve', action='store_true', help='answer timing requests on stdin (see serve())')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -164,6 +182,15 @@ def main():
         s_ = (1 - ab[t]).sqrt()[:, None, None, None]
         xt = a_ * (2 * x - 1) + s_ * eps
         F.mse_loss(unet(xt, t.float()), eps).backward()
+
+    if a.serve:
+        for _ in range(3):
+            cnn_step()
+        unet_step()
+        print(json.dumps({'ready': True, 'cnn_params': sum(p.numel() for p in cnn.parameters()),
+                          'unet_params': sum(p.numel() for p in unet.parameters()), 'torch': torch.__version__}), flush=True)
+        serve({'cnn': cnn_step, 'unet': unet_step})
+        return
 
     out = {
         'cnn_ms': time_step(cnn_step, a.steps, 3),
