@@ -68,6 +68,12 @@ function parseArgs(argv: string[]): { json: boolean; steps?: number; threads: nu
 
 const rssMB = (): number => process.memoryUsage().rss / 2 ** 20;
 
+/**
+ * A pause before each side's chunk: worker threads of the side that just ran (onnxruntime's spinning pool, OpenBLAS /
+ * OpenMP waiters) keep a core busy for a while after their last job and would otherwise be billed to the other side.
+ */
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 500));
+
 const median = (a: readonly number[]): number => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 
 /** The torch side as a long-lived process answering timing requests (torch_ref.py --serve). */
@@ -128,6 +134,7 @@ async function timeInterleaved(step: StepFn, w: NamedWeights, x: TensorF32, y: I
   for (let k = 0; k < r; k++) {
     const chunk = Math.floor((steps * (k + 1)) / r) - done;
     const mine: number[] = [];
+    if (torch) await settle();
     for (let i = 0; i < chunk; i++, done++) {
       const t0 = performance.now();
       await step(w, { x, y });
@@ -140,6 +147,7 @@ async function timeInterleaved(step: StepFn, w: NamedWeights, x: TensorF32, y: I
     }
     ours.push(...mine);
     if (torch) {
+      await settle();
       const t = await torch.server.time(torch.model, chunk);
       theirs.push(...t);
       perRound.push([median(mine), median(t), median(mine) / median(t)]);
