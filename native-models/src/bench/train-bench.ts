@@ -1,7 +1,7 @@
 /**
- * `medfedpure bench train [--json] [--steps N] [--threads N] [--batch N] [--model cnn|unet|both]`: time one training step (forward +
- * backward, batch 32 at 64×64 by default) of the reference CNN (the classifier) and the reference UNet, report RSS
- * before and after the timed steps (run `--steps 10000` once to show memory stays flat), and — only when
+ * `medfedpure bench train [--json] [--steps N] [--threads N] [--batch N] [--rounds N] [--model cnn|unet|both]
+ * [--no-torch]`: time one training step (forward + backward, batch 32 at 64×64 by default) of the reference CNN
+ * (the classifier) and the reference UNet, report RSS before and after the timed steps (run `--steps 10000` once to show memory stays flat), and — only when
  * /usr/bin/python3 can import torch — time the same models in torch (native-models/bench/torch_ref.py, same threads)
  * in the same run and print ours/torch.
  *
@@ -43,8 +43,8 @@ interface ModelResult {
 }
 
 type Which = 'cnn' | 'unet' | 'both';
-function parseArgs(argv: string[]): { json: boolean; steps?: number; threads: number; batch: number; model: Which; rounds: number } {
-  const o = { json: false, steps: undefined as number | undefined, threads: 2, batch: 32, model: 'both' as Which, rounds: 5 };
+function parseArgs(argv: string[]): { json: boolean; steps?: number; threads: number; batch: number; model: Which; rounds: number; torch: boolean } {
+  const o = { json: false, steps: undefined as number | undefined, threads: 2, batch: 32, model: 'both' as Which, rounds: 5, torch: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = (): number => {
@@ -53,6 +53,7 @@ function parseArgs(argv: string[]): { json: boolean; steps?: number; threads: nu
       return v;
     };
     if (a === '--json') o.json = true;
+    else if (a === '--no-torch') o.torch = false;
     else if (a === '--steps') o.steps = num();
     else if (a === '--threads') o.threads = num();
     else if (a === '--batch') o.batch = num();
@@ -61,7 +62,7 @@ function parseArgs(argv: string[]): { json: boolean; steps?: number; threads: nu
       const m = argv[++i];
       if (m !== 'cnn' && m !== 'unet' && m !== 'both') throw new Error('--model must be cnn, unet or both');
       o.model = m;
-    } else throw new Error(`unknown option ${a} (use --json, --steps N, --threads N, --batch N, --rounds N, --model cnn|unet|both)`);
+    } else throw new Error(`unknown option ${a} (use --json, --steps N, --threads N, --batch N, --rounds N, --model cnn|unet|both, --no-torch)`);
   }
   return o;
 }
@@ -186,7 +187,7 @@ export async function benchTrainCommand(argv: string[]): Promise<number> {
   const results: ModelResult[] = [];
 
   const loadBefore = loadavg()[0];
-  const hasTorch = torchAvailable();
+  const hasTorch = args.torch && torchAvailable();
   const server = hasTorch ? await TorchServer.start(n, args.threads) : undefined;
   try {
     const run = async (name: string, model: 'cnn' | 'unet', params: number, step: StepFn & { release(): Promise<void> }, w: NamedWeights, steps: number) => {
@@ -217,7 +218,7 @@ export async function benchTrainCommand(argv: string[]): Promise<number> {
     convKernels: block > 0 ? `NCHWc, block ${block}` : 'generic',
     cpus: cpus().length,
     loadavg1m: { before: loadBefore, after: loadavg()[0] },
-    torch: server ? `measured, interleaved in ${args.rounds} rounds` : hasTorch ? 'failed to start (see stderr)' : 'not available (/usr/bin/python3 cannot import torch)',
+    torch: server ? `measured, interleaved in ${args.rounds} rounds` : !args.torch ? 'not run (--no-torch)' : hasTorch ? 'failed to start (see stderr)' : 'not available (/usr/bin/python3 cannot import torch)',
     rounds: args.rounds,
     results,
   };
@@ -230,7 +231,7 @@ export async function benchTrainCommand(argv: string[]): Promise<number> {
       const torch = r.torchMsPerStep !== undefined ? `  torch ${r.torchMsPerStep.toFixed(1)} ms  ours/torch ${r.ratioOursOverTorch!.toFixed(2)}×${range}` : '';
       process.stdout.write(`${r.model.padEnd(28)} ${String(r.params).padStart(8)} params  median ${r.msPerStepMedian.toFixed(1)} ms  mean ${r.msPerStepMean.toFixed(1)} ms  (${r.steps} steps)  RSS ${r.rssMBAfterWarmup.toFixed(0)} → ${r.rssMBEnd.toFixed(0)} MB (max ${r.rssMBMax.toFixed(0)})${torch}\n`);
     }
-    if (!hasTorch) process.stdout.write('torch: not available (/usr/bin/python3 cannot import torch); no side-by-side ratio\n');
+    if (!server) process.stdout.write(`torch: ${report.torch}; no side-by-side ratio\n`);
   }
   return 0;
 }
