@@ -80,8 +80,12 @@ export function renderModelCard(c: CardInput): string {
     ...(o.recipe.includeVal === true
       ? ['Fitting uses group-train + group-val with a fixed budget and no selection; the recipe and budget were chosen on group-val',
         'beforehand, in a run that fitted group-train only. group-test is evaluated once, after training, and was never used to tune anything.']
-      : ['Fitting uses group-train only; model selection uses group-val only; group-test is evaluated once, after the weights',
-        'were chosen, and was never used to tune anything (recipe, budget or selection).']),
+      : Number(o.recipe.calibrationHoldout ?? 0) > 0
+        ? [`Fitting uses group-train minus its calibration holdout (${String(o.recipe.calibrationHoldoutGroups)} whole groups, ${String(o.recipe.calibrationHoldoutImages)} images, kept unseen for the`,
+          'detector threshold); model selection uses group-val only; group-test is evaluated once, after the weights were chosen,',
+          'and was never used to tune anything (recipe, budget or selection).']
+        : ['Fitting uses group-train only; model selection uses group-val only; group-test is evaluated once, after the weights',
+          'were chosen, and was never used to tune anything (recipe, budget or selection).']),
     '',
     '## Recipe',
     '',

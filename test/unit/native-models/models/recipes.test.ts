@@ -200,6 +200,9 @@ test('writeArtifact writes weights, card and manifest entry that loadModel accep
     const syn = renderModelCard({ outcome, data: { ...data, synthetic: true, caveat: 'synthetic lesions, one anatomy' }, file: 'f', sha256: 'a'.repeat(64), bytes: 1, trainedAt: 't', command: 'c', hardware: 'h' });
     assert.ok(syn.includes('**synthetic lesions, one anatomy**'));
     assert.ok(!syn.includes(DATA_LICENCE_NOTE));
+    // An MAE that kept a calibration holdout says so in its Split section.
+    const held = renderModelCard({ outcome: { ...outcome, model: 'mae', recipe: { calibrationHoldout: 0.25, calibrationHoldoutGroups: 78, calibrationHoldoutImages: 411 } }, data, file: 'f', sha256: 'a'.repeat(64), bytes: 1, trainedAt: 't', command: 'c', hardware: 'h' });
+    assert.ok(held.includes('Fitting uses group-train minus its calibration holdout (78 whole groups, 411 images'), held);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
