@@ -258,6 +258,8 @@ test('classifier recipe: train+val fit ships the tail average, adversarial train
     assert.equal(out.training.steps, 3);
     assert.match(out.training.selected, /^mean of the weights after each of the last 3 updates/);
     assert.equal((out.metrics.test as { count: number }).count, split.test.length);
+    const t = out.metrics.test as { accuracy: number; accuracyCi95: [number, number] };
+    assert.ok(t.accuracyCi95[0] <= t.accuracy && t.accuracy <= t.accuracyCi95[1], `CI ${t.accuracyCi95} around ${t.accuracy}`);
     assert.ok(out.notes.some((n) => n.includes(`Fit on group-train + group-val (${fit} images)`)));
     assert.ok(out.notes.some((n) => n.startsWith('Adversarial training: in every batch 50 %')));
     assert.ok(out.metricNotes[0].includes('IN the training data'));
