@@ -29,8 +29,11 @@ test('with a holdout, calibration uses group-val plus the re-derived holdout, ne
   const test = new Set(split.test);
   assert.ok([...p.indices].every((i) => !test.has(i)));
   assert.match(p.name, /group-val \+ group-train-holdout \(25 %/);
-  // another dataset, or a record that does not match the re-derived holdout, is refused
-  assert.throws(() => calibrationPart(provenance, labels, groups, 'other', split), (e: unknown) => e instanceof PipelineError && e.code === 'E_CALIBRATION');
+  // another dataset (the MAE saw none of it): its validation part, no holdout
+  const other = calibrationPart(provenance, labels, groups, 'other', split);
+  assert.deepEqual([...other.indices], [...split.val]);
+  assert.match(other.name, /not the MAE's training data/);
+  // a record that does not match the re-derived holdout is refused
   const wrong = { ...provenance, recipe: { ...provenance.recipe, calibrationHoldoutImages: held.holdout.length + 1 } };
-  assert.throws(() => calibrationPart(wrong, labels, groups, 'f', split), /holdout mismatch/);
+  assert.throws(() => calibrationPart(wrong, labels, groups, 'f', split), (e: unknown) => e instanceof PipelineError && e.code === 'E_CALIBRATION' && /holdout mismatch/.test(e.message));
 });
