@@ -11,8 +11,8 @@
  * never trained on (only on the dataset the MAE was trained on: same fingerprint). The holdout is re-derived from the
  * recipe's fraction and seed and must match the MAE's recorded image count, else the command refuses. `--compare`
  * also reports, on the same validation images, how well each score separates clean images from copies with a random
- * ±ε (ε = 8/255) sign perturbation — a proxy for high-frequency adversarial noise, not an attack (attacks come with the robustness
- * benchmark); it is what the choice of the default score is based on until then.
+ * ±ε (ε = 8/255) sign perturbation — a proxy for high-frequency adversarial noise, not an attack (attacks come with
+ * the robustness benchmark); it is what the choice of the default score is based on until then.
  */
 import { loadYesNoFolder } from '../data/folder.js';
 import { loadSynthetic, SYNTHETIC_CAVEAT } from '../data/synthetic.js';
