@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Torch reference for `medfedpure bench train`: the SAME reference CNN (nets/classifier.ts, default config) and
 reference UNet (nets/unet.ts, default config) as the TypeScript graphs, one forward+backward step timed on CPU.
-Optional: run only when /usr/bin/python3 can import torch. Prints one JSON line: {"cnn_ms": ..., "unet_ms": ...}."""
+Optional: run only when /usr/bin/python3 can import torch. `--serve` (what the bench uses) answers timing requests
+on stdin, see serve(); without it, one run prints one JSON line: {"cnn_ms": ..., "unet_ms": ...}."""
 import argparse, json, math, sys, time
 import torch
 import torch.nn as nn

@@ -30,7 +30,9 @@ import { DetectorScoreGrad } from './score-graph.js';
 import { AttackError } from './errors.js';
 import type { GradientOracle, LossGrad } from './pgd.js';
 
-export type AttackedDefence = 'purify-all' | 'adaptive' | 'mae-reject';
+/** The defences an adaptive attack can differentiate through. */
+export const ATTACKED_DEFENCES = ['purify-all', 'adaptive', 'mae-reject'] as const;
+export type AttackedDefence = (typeof ATTACKED_DEFENCES)[number];
 
 export interface DefenceOracleOptions {
   defence: AttackedDefence;

@@ -33,19 +33,20 @@ import { loadSynthetic, SYNTHETIC_CAVEAT } from '../data/synthetic.js';
 import { groupSplit } from '../data/split.js';
 import { Rng as DataRng } from '../data/rng.js';
 import type { ImageDataset } from '../data/dataset.js';
-import { AttackKit, type AttackedDefence } from '../attacks/oracles.js';
+import { ATTACKED_DEFENCES, AttackKit, type AttackedDefence } from '../attacks/oracles.js';
 import { pgd, fgsmOptions, type GradientOracle, type PgdOptions } from '../attacks/pgd.js';
 import { l2Dist, linfDist } from '../attacks/project.js';
 import { AttackError } from '../attacks/errors.js';
 import { DEFENCES, writeReport, type AdvRecord, type BenchRecord, type CleanRecord, type Defence, type DefenceEval } from './robustness-report.js';
 
+export const ATTACKS = ['fgsm', 'pgd-linf', 'pgd-l2', 'eot', 'bpda', 'detector-aware'] as const;
+
 const USAGE = `usage: medfedpure bench robustness --data DIR|synthetic [--split test|all] [--attack LIST] [--eps 1/255,2/255,4/255,8/255]
        [--eps-l2 0.5,1,2] [--limit N] [--steps K] [--eot E] [--restarts R] [--batch B] [--seed S] [--lambda X] [--margin X]
        [--defence LIST] [--out DIR] [--models-dir D | --dev-models] [--calibration FILE] [--threads N] [--json]
-defences (which ones the adaptive attacks target; default all): purify-all, adaptive, mae-reject
-attacks: ${['fgsm', 'pgd-linf', 'pgd-l2', 'eot', 'bpda', 'detector-aware'].join(', ')} (default: all)`;
+defences (which ones the adaptive attacks target; default all): ${ATTACKED_DEFENCES.join(', ')}
+attacks: ${ATTACKS.join(', ')} (default: all)`;
 
-export const ATTACKS = ['fgsm', 'pgd-linf', 'pgd-l2', 'eot', 'bpda', 'detector-aware'] as const;
 export type AttackName = (typeof ATTACKS)[number];
 
 /** Which defences each attack differentiates through ('classifier' = the classifier alone). */
@@ -117,9 +118,8 @@ export function parseArgs(argv: string[]): RobustnessOptions | 'help' {
   if (split !== 'test' && split !== 'all') throw new AttackError('E_BENCH_OPTION', `--split must be test or all, got ${split}`);
   const attacks = (typeof a.attack === 'string' ? a.attack.split(',').map((s) => s.trim()).filter(Boolean) : [...ATTACKS]) as AttackName[];
   for (const x of attacks) if (!ATTACKS.includes(x)) throw new AttackError('E_BENCH_OPTION', `unknown attack "${x}" (available: ${ATTACKS.join(', ')})`);
-  const allDefences: AttackedDefence[] = ['purify-all', 'adaptive', 'mae-reject'];
   const defences = typeof a.defence === 'string' ? a.defence.split(',').map((s) => s.trim()).filter(Boolean) as AttackedDefence[] : null;
-  for (const d of defences ?? []) if (!allDefences.includes(d)) throw new AttackError('E_BENCH_OPTION', `unknown defence "${d}" (available: ${allDefences.join(', ')})`);
+  for (const d of defences ?? []) if (!ATTACKED_DEFENCES.includes(d)) throw new AttackError('E_BENCH_OPTION', `unknown defence "${d}" (available: ${ATTACKED_DEFENCES.join(', ')})`);
   if (a['dev-models'] && a['models-dir']) throw new AttackError('E_BENCH_OPTION', '--dev-models and --models-dir exclude each other');
   return {
     data: a.data, split, attacks, defences,

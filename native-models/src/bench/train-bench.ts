@@ -1,9 +1,9 @@
 /**
  * `medfedpure bench train [--json] [--steps N] [--threads N] [--batch N] [--rounds N] [--model cnn|unet|both]
  * [--no-torch]`: time one training step (forward + backward, batch 32 at 64×64 by default) of the reference CNN
- * (the classifier) and the reference UNet, report RSS before and after the timed steps (run `--steps 10000` once to show memory stays flat), and — only when
- * /usr/bin/python3 can import torch — time the same models in torch (native-models/bench/torch_ref.py, same threads)
- * in the same run and print ours/torch.
+ * (the classifier) and the reference UNet, report RSS before and after the timed steps (run `--steps 10000
+ * --no-torch` once to show memory stays flat), and — only when /usr/bin/python3 can import torch — time the same
+ * models in torch (native-models/bench/torch_ref.py, same threads) in the same run and print ours/torch.
  *
  * Side by side means interleaved: torch runs as a long-lived process (`torch_ref.py --serve`) and the steps are
  * split into `--rounds` rounds (default 5), each timing a chunk of our steps and then the same number of torch

@@ -62,6 +62,12 @@ function sortedIndices(a: number[]): Int32Array {
   return Int32Array.from(a).sort();
 }
 
+/** Per class, in ascending label order: that class's group ids, sorted, then shuffled by one shared `rng` stream. */
+function shuffledGroupsByClass(groupLabel: ReadonlyMap<number, number>, rng: Rng): number[][] {
+  const classes = [...new Set(groupLabel.values())].sort((a, b) => a - b);
+  return classes.map((c) => rng.shuffle([...groupLabel].filter(([, l]) => l === c).map(([g]) => g).sort((a, b) => a - b)));
+}
+
 /** The leakage-free split by near-duplicate group, stratified by class. */
 export function groupSplit(labels: ArrayLike<number>, groups: ArrayLike<number>, opts: SplitOptions = {}): DatasetSplit {
   const { seed, testFraction, valFraction } = checkFractions(opts);
@@ -75,12 +81,8 @@ export function groupSplit(labels: ArrayLike<number>, groups: ArrayLike<number>,
       throw new SplitError('SPLIT_MIXED_GROUP', `group ${g} holds both label ${prev} and label ${labels[i]}; cannot stratify`);
     }
   }
-  const classes = [...new Set(groupLabel.values())].sort((a, b) => a - b);
-  const rng = new Rng(seed);
   const part = new Map<number, 0 | 1 | 2>(); // group → 0 train, 1 val, 2 test
-  for (const c of classes) {
-    const gs = [...groupLabel].filter(([, l]) => l === c).map(([g]) => g).sort((a, b) => a - b);
-    rng.shuffle(gs);
+  for (const gs of shuffledGroupsByClass(groupLabel, new Rng(seed))) {
     const nTest = Math.round(testFraction * gs.length);
     const nVal = Math.round(valFraction * (gs.length - nTest));
     gs.forEach((g, k) => part.set(g, k < nTest ? 2 : k < nTest + nVal ? 1 : 0));
@@ -142,10 +144,7 @@ export function trainHoldout(split: DatasetSplit, labels: ArrayLike<number>, gro
   const groupLabel = new Map<number, number>();
   for (const i of split.train) groupLabel.set(groups[i], labels[i]);
   const held = new Set<number>();
-  const rng = new Rng(seed);
-  for (const c of [...new Set(groupLabel.values())].sort((a, b) => a - b)) {
-    const gs = [...groupLabel].filter(([, l]) => l === c).map(([g]) => g).sort((a, b) => a - b);
-    rng.shuffle(gs);
+  for (const gs of shuffledGroupsByClass(groupLabel, new Rng(seed))) {
     gs.slice(0, Math.round(opts.fraction * gs.length)).forEach((g) => held.add(g));
   }
   const holdout: number[] = [], rest: number[] = [];

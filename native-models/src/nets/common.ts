@@ -39,13 +39,13 @@ export function checkWeights(b: GraphBuilder, weights: NamedWeights): void {
   }
 }
 
+let warnedNchwcFallback = false;
+
 /**
  * A session for `builder` with its parameters as inputs. On the CPU provider (and unless `opts.nchwc` is false),
  * Convs with runtime weights are lowered to onnxruntime's NCHWc kernels (graph/nchwc.ts); should that model fail
- * to load, the plain ONNX model is used instead. `nchwcBlock` says which one runs (0: plain).
+ * to load, the plain ONNX model is used instead (with a one-time warning). `nchwcBlock` says which one runs (0: plain).
  */
-let warnedNchwcFallback = false;
-
 export async function createTrainingSession(builder: GraphBuilder, opts: SessionOptions): Promise<{ session: ModelSession; nchwcBlock: number }> {
   const block = (opts.ep ?? 'cpu') === 'cpu' && opts.nchwc !== false ? await nchwcBlockSize() : 0;
   if (block > 0) {

@@ -76,7 +76,7 @@ export interface CalibrateOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Scores of `n` clean held-out images (never trained on by the MAE) (packed [n, S·S]) → calibration. */
+/** Scores of `n` clean images the MAE never trained on (packed [n, S·S]) → calibration. */
 export async function calibrate(detector: Detector, maeSha256: string, maeVersion: string, images: Float32Array, n: number, o: CalibrateOptions): Promise<{ calibration: Calibration; scores: Record<ScoreKind, Float64Array> }> {
   const fpr = o.fpr ?? 0.05;
   const ss = detector.cfg.size ** 2;

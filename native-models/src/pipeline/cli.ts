@@ -1,6 +1,6 @@
 /**
- * `medfedpure calibrate` — calibrate the detector threshold on clean held-out images (group-val + the MAE's group-train holdout) and store it next to the
- * models (calibrate.ts says where and how).
+ * `medfedpure calibrate` — calibrate the detector threshold on clean held-out images (group-val + the MAE's
+ * group-train holdout) and store it next to the models (calibrate.ts says where and how).
  *
  *   medfedpure calibrate --data DIR [--fpr 0.05] [--k 4] [--mask-seed N] [--score mse|laplacian] [--steps 4]
  *                        [--t-min 50] [--t-max 150] [--s-hi-factor 2] [--compare] [--out FILE] [--json]

@@ -67,8 +67,7 @@ export const MANIFEST_NAMES: Readonly<Record<ModelName, string>> = { classifier:
 /** A shipped model, sha256-checked by the project loader, with the config it was trained with. */
 function fromArtifact<C>(name: ModelName, got: ArtifactModel, fallbackConfig: C): LoadedModel<C> {
   const config = { ...fallbackConfig, ...(got.entry.config as Partial<C>) };
-  const data = (got.entry as { data?: { fingerprint?: unknown } }).data;
-  const provenance = { recipe: got.entry.recipe ?? {}, dataFingerprint: typeof data?.fingerprint === 'string' ? data.fingerprint : null };
+  const provenance = { recipe: got.entry.recipe ?? {}, dataFingerprint: got.entry.data?.fingerprint ?? null };
   return { name, version: got.entry.version, sha256: got.entry.sha256, config, weights: got.weights, trained: true, provenance };
 }
 
