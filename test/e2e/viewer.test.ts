@@ -11,8 +11,6 @@ import { CHROMIUM_SKIP_REASON, screenshot, watchPageErrors } from './support/chr
 import { makeTestDicom } from './support/dicom.js';
 import { DEMO_PATIENT_ID, openDemoAxial, useE2eSession } from './support/session.js';
 
-/** Patient ID of the demo study `medfedpure serve` imports into an empty data dir. */
-
 interface CanvasStats { width: number; height: number; nonBlack: number; hash: number; mean: number }
 
 /** The bits of the DOM canvas used in the page function below (this file compiles without the DOM lib). */
