@@ -28,6 +28,7 @@ import { letterboxResize } from './resize.js';
 import { PIPELINE_VERSION, quantiseInPlace, readCache, writeCache } from './cache.js';
 import { DEFAULT_CACHE_DIR } from './folder.js';
 import { Rng } from './rng.js';
+import { gaussianBlur, paintLesion } from './lesion.js';
 
 export const SYNTHETIC_CAVEAT = 'synthetic lesions, one anatomy';
 export const SYNTHETIC_VERSION = 'colin27+mricron-voi v2';
@@ -92,62 +93,6 @@ function axial(v: Volume, z: number): Float32Array {
     for (let x = 0; x < X; x++) out[row + x] = v.data[src + x];
   }
   return out;
-}
-
-/** Separable Gaussian blur with edge clamping, in place (rows/columns copied into a padded line buffer). */
-function gaussianBlur(img: Float32Array, w: number, h: number, sigma: number): void {
-  if (sigma <= 0) return;
-  const r = Math.max(1, Math.ceil(3 * sigma));
-  const k = new Float64Array(2 * r + 1);
-  let s = 0;
-  for (let i = -r; i <= r; i++) s += k[i + r] = Math.exp(-(i * i) / (2 * sigma * sigma));
-  for (let i = 0; i < k.length; i++) k[i] /= s;
-  const line = new Float32Array(Math.max(w, h) + 2 * r);
-  const pass = (n: number, count: number, stride: number, step: number) => {
-    for (let c = 0; c < count; c++) {
-      const base = c * stride;
-      for (let i = 0; i < n; i++) line[r + i] = img[base + i * step];
-      for (let i = 0; i < r; i++) { line[i] = line[r]; line[r + n + i] = line[r + n - 1]; }
-      for (let i = 0; i < n; i++) {
-        let a = 0;
-        for (let j = 0; j < k.length; j++) a += k[j] * line[i + j];
-        img[base + i * step] = a;
-      }
-    }
-  };
-  pass(w, h, w, 1); // rows
-  pass(h, w, 1, w); // columns
-}
-
-/** Paint a tumour-like region (mask `m`, binary, W×H) into `img`. Works on the mask's bounding box + margin. */
-function paintLesion(img: Float32Array, m: Float32Array, w: number, h: number, rng: Rng): void {
-  let x0 = w, x1 = -1, y0 = h, y1 = -1;
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (m[y * w + x] > 0) {
-    if (x < x0) x0 = x; if (x > x1) x1 = x; if (y < y0) y0 = y; if (y > y1) y1 = y;
-  }
-  const bright = rng.next() < 0.5;
-  const core = bright ? rng.uniform(0.75, 0.95) : rng.uniform(0.12, 0.3);
-  const rimGain = rng.uniform(0.15, 0.45);
-  const texGain = rng.uniform(0.1, 0.25);
-  if (x1 < 0) return; // nothing to paint (mask outside the head)
-  const margin = 8;
-  x0 = Math.max(0, x0 - margin); y0 = Math.max(0, y0 - margin);
-  x1 = Math.min(w - 1, x1 + margin); y1 = Math.min(h - 1, y1 + margin);
-  const bw = x1 - x0 + 1, bh = y1 - y0 + 1;
-  const soft = new Float32Array(bw * bh);
-  for (let y = 0; y < bh; y++) for (let x = 0; x < bw; x++) soft[y * bw + x] = m[(y + y0) * w + x + x0];
-  gaussianBlur(soft, bw, bh, 1.5);
-  const texture = new Float32Array(bw * bh);
-  rng.fillNormal(texture);
-  gaussianBlur(texture, bw, bh, 2.5);
-  for (let y = 0; y < bh; y++) for (let x = 0; x < bw; x++) {
-    const s = soft[y * bw + x];
-    if (s <= 0.001) continue;
-    const i = (y + y0) * w + x + x0;
-    const tumour = core + texGain * texture[y * bw + x];
-    const rim = 4 * s * (1 - s); // peaks on the boundary
-    img[i] = img[i] * (1 - s) + s * tumour + rimGain * rim;
-  }
 }
 
 /** Same acquisition variation for both classes: gain, gamma, blur, Gaussian noise (clamped to [0, 1]). */

@@ -55,6 +55,11 @@ export interface ClassifierRecipe {
   mixupAlpha: number;
   augment: AugmentOptions;
   noise: NoiseOptions;
+  /**
+   * Lesion synthesis (data/lesion.ts): probability that a no-tumour training image becomes a tumour example with a
+   * painted blob, so the lesion, not the contrast or framing, separates the classes (0 = off).
+   */
+  lesionSynthP: number;
   /** Average the weights over the last N epochs and ship the mean (0 = ship the best epoch by validation). */
   swaEpochs: number;
   /**
@@ -87,6 +92,7 @@ export const CLASSIFIER_RECIPE: ClassifierRecipe = {
   mixupAlpha: 0,
   augment: { flipP: 0.5, rotateDeg: 10, scaleMin: 0.9, scaleMax: 1.1, translate: 0.05, contrast: 0.2, brightness: 0, gammaMax: 1 },
   noise: { p: 0.3, sigmaMax: 0.02 },
+  lesionSynthP: 0,
   advEps255: 2,
   advSteps: 3,
   advFraction: 0.5,
@@ -233,7 +239,7 @@ export async function runClassifierRecipe(o: RecipeRunOptions, recipe: Classifie
     const res = await train({
       signal: o.signal,
       weights, step, optimizer,
-      data: augmentedFactory(fitDs, fitIdx, r.batch, r.augment, r.noise, o.seed),
+      data: augmentedFactory(fitDs, fitIdx, r.batch, r.augment, r.noise, o.seed, { lesionSynthP: r.lesionSynthP }),
       steps: totalSteps,
       batchesPerEpoch: perEpoch,
       seed: o.seed,

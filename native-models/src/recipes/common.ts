@@ -22,6 +22,7 @@ import { datasetFactory } from '../train/data.js';
 import type { DataFactory } from '../train/trainer.js';
 import type { AugmentOptions } from '../data/augment.js';
 import { deriveSeed, Rng } from '../data/rng.js';
+import { synthesiseLesion } from '../data/lesion.js';
 import { ModelSession, feedsOf, type Feed, type SessionOptions } from '../runtime/session.js';
 import type { NamedWeights, TensorF32 } from '../tensor.js';
 
@@ -131,26 +132,43 @@ export interface NoiseOptions {
 }
 
 const NOISE_STREAM = 0x6e6f6973; // 'nois'
+const LESION_STREAM = 0x6c65736e; // 'lesn'
 
 /**
- * The dataset's augmented batches (flip, affine, gamma/contrast/brightness; see data/augment.ts) plus mild additive
- * Gaussian pixel noise, clamped to [0, 1], so that slightly noisy inputs (e.g. purified images) are in-distribution.
- * The noise of batch b of epoch e comes from Rng(deriveSeed(seed, NOISE, e, b)): resume stays exact.
+ * The dataset's augmented batches (flip, affine, gamma/contrast/brightness; see data/augment.ts), then, optionally,
+ * lesion synthesis (each no-tumour image becomes a tumour example with a painted blob with probability
+ * `lesionSynthP`; data/lesion.ts), then mild additive Gaussian pixel noise, clamped to [0, 1], so that slightly noisy
+ * inputs (e.g. purified images) are in-distribution. The randomness of batch b of epoch e comes from
+ * Rng(deriveSeed(seed, stream, e, b)): resume stays exact.
  */
 export function augmentedFactory(ds: ImageDataset, indices: Int32Array, batchSize: number, augment: AugmentOptions | null,
-  noise: NoiseOptions | null, seed: number, dropLast = true): DataFactory {
-  const base = datasetFactory(ds, indices, batchSize, { augment, dropLast });
-  if (!noise) return base;
+  noise: NoiseOptions | null, seed: number, opts: { dropLast?: boolean; lesionSynthP?: number } = {}): DataFactory {
+  const base = datasetFactory(ds, indices, batchSize, { augment, dropLast: opts.dropLast ?? true });
+  const lesionP = opts.lesionSynthP ?? 0;
+  if (!(lesionP >= 0 && lesionP <= 1)) throw new RecipeError('RECIPE_BAD_ARGUMENT', `lesionSynthP must be in [0, 1], got ${lesionP}`);
+  if (!noise && lesionP === 0) return base;
   return (ctx) => {
     const it = base(ctx) as Iterable<{ x: TensorF32; y?: Int32Array }>;
     return (function* () {
       let b = ctx.startBatch;
       for (const batch of it) {
-        addNoise(batch.x, noise, new Rng(deriveSeed(seed, NOISE_STREAM, ctx.epoch, b++)));
+        if (lesionP > 0 && batch.y) addLesions(batch.x, batch.y, lesionP, new Rng(deriveSeed(seed, LESION_STREAM, ctx.epoch, b)));
+        if (noise) addNoise(batch.x, noise, new Rng(deriveSeed(seed, NOISE_STREAM, ctx.epoch, b)));
+        b++;
         yield batch;
       }
     })();
   };
+}
+
+/** Lesion synthesis on a batch, in place: each label-0 image becomes label 1 with a painted lesion, with probability p. */
+export function addLesions(x: TensorF32, y: Int32Array, p: number, rng: Rng): void {
+  const [n, , h, w] = x.shape;
+  const per = h * w;
+  for (let i = 0; i < n; i++) {
+    if (y[i] !== 0 || !(rng.next() < p)) continue;
+    if (synthesiseLesion(x.data.subarray(i * per, (i + 1) * per), w, h, rng)) y[i] = 1;
+  }
 }
 
 export function addNoise(x: TensorF32, o: NoiseOptions, rng: Rng): void {
