@@ -77,7 +77,10 @@ export function renderModelCard(c: CardInput): string {
     '## Split',
     '',
     `\`${c.data.splitName}\`: whole near-duplicate groups never cross parts${c.data.synthetic ? ' (groups = slice blocks / lesion-mask cells of the stand-in)' : ' (Br35H holds ~540 distinct slices among ~2,600 files)'}.`,
-    ...(o.recipe.includeVal === true
+    ...(Number(o.recipe.studyHoldout ?? 0) > 0
+      ? [`**Recipe study, not a product model.** Fitting uses group-train minus a holdout of ${String(o.recipe.studyHoldoutGroups)} whole groups (${String(o.recipe.studyHoldoutImages)} images);`,
+        'model selection and the "val" figures use group-val + that holdout; group-test is not read.']
+      : o.recipe.includeVal === true
       ? ['Fitting uses group-train + group-val with a fixed budget and no selection; the recipe and budget were chosen on group-val',
         'beforehand, in a run that fitted group-train only. group-test is evaluated once, after training, and was never used to tune anything.']
       : Number(o.recipe.calibrationHoldout ?? 0) > 0

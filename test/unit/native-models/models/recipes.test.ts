@@ -18,7 +18,7 @@ import { loadModel } from '../../../../native-models/src/models/manifest.js';
 import type { RecipeOutcome } from '../../../../native-models/src/recipes/types.js';
 import { AdamW } from '../../../../native-models/src/train/optim.js';
 import { ImageDataset } from '../../../../native-models/src/data/dataset.js';
-import { groupSplit } from '../../../../native-models/src/data/split.js';
+import { groupSplit, trainHoldout } from '../../../../native-models/src/data/split.js';
 import { Rng } from '../../../../native-models/src/data/rng.js';
 import { tensor, type NamedWeights } from '../../../../native-models/src/tensor.js';
 
@@ -37,6 +37,8 @@ test('parseTrainArgs: defaults, options and usage errors', () => {
   bad(['mae', '--data', 'x', '--wat'], /unknown option/);
   bad(['classifier', '--data', 'd', '--set', 'oops'], /KEY=VALUE/);
   bad(['diffusion', '--data', 'd', '--time-budget', '0'], /--time-budget/);
+  bad(['classifier', '--data', 'd', '--set', 'studyHoldout=0.25'], /--out/);
+  assert.equal(parseTrainArgs(['classifier', '--data', 'd', '--set', 'studyHoldout=0.25', '--out', '/tmp/x']).out, '/tmp/x');
 });
 
 test('configHash ignores key order; run folders refuse to overwrite checkpoints unless --resume or --fresh', async () => {
@@ -266,6 +268,18 @@ test('classifier recipe: train+val fit ships the tail average, adversarial train
     for (const [, w] of out.weights) assert.ok(w.data.every(Number.isFinite));
     await assert.rejects(runClassifierRecipe({ ...base, steps: 2, overrides: { includeVal: 'true', swaEpochs: '0' } }),
       (e: unknown) => e instanceof RecipeError && e.code === 'RECIPE_BAD_ARGUMENT' && /swaEpochs/.test(e.message));
+
+    // Recipe study: fit on group-train minus the holdout, score on group-val + holdout, never read group-test.
+    const study = await runClassifierRecipe({ ...base, steps: 2, overrides: { studyHoldout: '0.25', batch: '8', swaEpochs: '0', advEps255: '0' } });
+    const held = trainHoldout(split, ds.labels, ds.groups, { fraction: 0.25, seed: 42 });
+    assert.ok(held.holdout.length > 0);
+    assert.equal(study.metrics.test, null);
+    assert.equal((study.metrics.val as { count: number }).count, split.val.length + held.holdout.length);
+    assert.ok(study.notes.some((n) => n.includes(`Fit on group-train − holdout (${held.rest.length} images)`)));
+    assert.match(study.metricNotes[0], /^RECIPE STUDY/);
+    assert.match(renderModelCard({ outcome: study, data, file: 'f', sha256: 'a'.repeat(64), bytes: 1, trainedAt: 't', command: 'c', hardware: 'h' }), /Recipe study, not a product model/);
+    await assert.rejects(runClassifierRecipe({ ...base, steps: 2, overrides: { studyHoldout: '0.25', includeVal: 'true', swaEpochs: '1' } }),
+      (e: unknown) => e instanceof RecipeError && e.code === 'RECIPE_BAD_ARGUMENT' && /exclude/.test(e.message));
   } finally {
     rmSync(runs, { recursive: true, force: true });
   }
