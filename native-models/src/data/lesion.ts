@@ -5,7 +5,8 @@
  *    a random blob painted into a training image of a healthy slice turns it into a tumour example. Br35H's tumour
  *    class and its no-tumour class differ in more than lesions (contrasts, acquisition, framing), and a classifier
  *    can learn those cues instead; a lesion painted into the no-tumour images' own contrasts makes the lesion the
- *    only difference between the pair.
+ *    only difference between the pair. Measured on Br35H it lowers accuracy (native-models/models/README.md, recipe
+ *    study), so it is off by default.
  */
 import type { Rng } from './rng.js';
 
@@ -80,7 +81,7 @@ export function paintLesion(img: Float32Array, m: Float32Array, w: number, h: nu
   }
 }
 
-/** Lesion-synthesis options, for images of side `size` (sizes are fractions of the side). */
+/** Lesion-synthesis options (lengths are fractions of the image side). */
 export interface LesionSynthOptions {
   /** Radius range of the blob as a fraction of the image side (default 0.04–0.14: 2.5–9 px at 64 px). */
   radiusMin: number;
