@@ -193,7 +193,11 @@ export interface ScanStatus {
   ep?: string;
   models?: ScanModelInfo[];
   calibrated?: boolean;
-  calibration?: { split: string; n: number; fpr: number; scoreKind: string; threshold: number; K: number; steps: number; tMin: number; tMax: number; createdUtc: Iso8601 } | null;
+  calibration?: {
+    split: string; n: number; fpr: number; scoreKind: string; threshold: number; K: number; steps: number; tMin: number; tMax: number; createdUtc: Iso8601;
+    /** Flag rate on clean scans of groups the threshold never saw (calibration halves; null in older calibrations). */
+    unseenGroupFlagRate: { draws: number; mean: number; sd: number; p95: number } | null;
+  } | null;
 }
 
 // ---------- methods ----------

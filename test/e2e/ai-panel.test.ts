@@ -61,6 +61,8 @@ describe('AI panel end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
     assert.match((await panel.textContent()) ?? '', /research use only/i);
     assert.match((await page.getByTestId('ai-no-result').textContent()) ?? '', /not scanned/i);
     await page.waitForSelector('[data-testid=ai-engine][data-ready=true]', { timeout: ENGINE_TIMEOUT_MS });
+    // The shipped calibration says how often clean scans of unseen groups get flagged.
+    assert.match((await page.getByTestId('ai-expected-flags').textContent()) ?? '', /^False flags expected on new patients' clean scans: \d+\.\d % ± \d+\.\d % \(≤ \d+\.\d % in 95 % of resamples\)$/);
     const plain = await canvasStats(page);
 
     // Scan slice 1 (the top of the head).

@@ -3,7 +3,7 @@
  * utilityProcess (entry.ts) and the worker_thread of `medfedpure serve` / the CLI (worker-entry.ts) — and by callers.
  * Types only.
  */
-import type { Calibration } from '../pipeline/calibrate.js';
+import type { Calibration, GroupTransfer } from '../pipeline/calibrate.js';
 import type { DefenceMode, PipelineResult, ScanOptions } from '../pipeline/pipeline.js';
 import type { ModelImage } from '../pipeline/preprocess.js';
 import type { EpName } from '../runtime/ep.js';
@@ -17,7 +17,7 @@ export interface EngineStatus {
   models?: Array<{ name: string; version: string; sha256: string; trained: boolean }>;
   size?: number;
   calibrated?: boolean;
-  calibration?: Pick<Calibration, 'split' | 'n' | 'fpr' | 'scoreKind' | 'createdUtc'> & { threshold: number; K: number; steps: number; tMin: number; tMax: number } | null;
+  calibration?: Pick<Calibration, 'split' | 'n' | 'fpr' | 'scoreKind' | 'createdUtc'> & { threshold: number; K: number; steps: number; tMin: number; tMax: number; unseenGroupFlagRate: GroupTransfer | null } | null;
   queue?: { pending: number; batchesRun: number; scansRun: number; maxBatch: number; batchWindowMs: number };
 }
 

@@ -22,6 +22,7 @@ import { PipelineError } from './errors.js';
 import { SCORE_KINDS, type Detector, type ScoreKind } from './detector.js';
 import type { ModelBundle } from './models.js';
 import { checkTStarMap, type TStarMap } from './tstar.js';
+import { Rng } from '../data/rng.js';
 
 export const CALIBRATION_FORMAT = 'medfedpure-calibration';
 
@@ -33,6 +34,45 @@ export interface ScoreCalibration {
   max: number;
   /** Fraction of validation scores above the threshold (≤ fpr). */
   valFlagRate: number;
+  /** How far the FPR target can miss on groups the threshold never saw (groupTransfer below); absent in old files. */
+  groupTransfer?: GroupTransfer;
+}
+
+/**
+ * The calibration images split at random into two halves by near-duplicate group, `draws` times: the threshold set
+ * on one half by the same quantile rule, and the flag rate counted on the other. Clean scans from new patients or
+ * scanners are new groups, so this is the spread of flag rates to expect in use, not only the FPR target. Each half
+ * holds half the images, so it somewhat overstates the spread of the full calibration's threshold.
+ */
+export interface GroupTransfer {
+  draws: number;
+  /** Flag rate on the unseen half: mean, standard deviation and 95th percentile over the draws. */
+  mean: number;
+  sd: number;
+  p95: number;
+}
+
+const GROUP_TRANSFER_DRAWS = 500;
+const GROUP_TRANSFER_SEED = 0x67727470; // 'grtp'
+
+/** GroupTransfer for scores with near-duplicate group ids; null with fewer than 4 groups. */
+export function groupTransfer(scores: ArrayLike<number>, groups: ArrayLike<number>, fpr: number, draws = GROUP_TRANSFER_DRAWS): GroupTransfer | null {
+  if (scores.length !== groups.length) throw new PipelineError('E_OPTION', `${scores.length} scores but ${groups.length} group ids`);
+  const ids = [...new Set(Array.from(groups))].sort((a, b) => a - b);
+  if (ids.length < 4) return null;
+  const rng = new Rng(GROUP_TRANSFER_SEED);
+  const rates = new Float64Array(draws);
+  for (let r = 0; r < draws; r++) {
+    const half = new Set(rng.shuffle(ids.slice()).slice(0, ids.length >> 1));
+    const fit: number[] = [], other: number[] = [];
+    for (let i = 0; i < scores.length; i++) (half.has(groups[i]) ? fit : other).push(scores[i]);
+    const t = quantileThreshold(fit, fpr);
+    rates[r] = other.filter((v) => v > t).length / other.length;
+  }
+  const mean = rates.reduce((a, v) => a + v, 0) / draws;
+  const sd = Math.sqrt(rates.reduce((a, v) => a + (v - mean) ** 2, 0) / draws);
+  const sorted = rates.slice().sort();
+  return { draws, mean, sd, p95: sorted[Math.min(draws - 1, Math.ceil(0.95 * draws) - 1)] };
 }
 
 export interface Calibration {
@@ -72,6 +112,8 @@ export interface CalibrateOptions {
   scoreKind?: ScoreKind;
   split: string;
   data: { source: string; fingerprint: string };
+  /** Near-duplicate group id of each image: adds `groupTransfer` to every score's calibration. */
+  groups?: ArrayLike<number>;
   purification?: Partial<Calibration['purification']>;
   onProgress?: (done: number, total: number) => void;
 }
@@ -100,6 +142,8 @@ export async function calibrate(detector: Detector, maeSha256: string, maeVersio
       max: sorted[n - 1],
       valFlagRate: sorted.filter((v) => v > threshold).length / n,
     };
+    const transfer = o.groups ? groupTransfer(scores[k], o.groups, fpr) : null;
+    if (transfer) per[k].groupTransfer = transfer;
   }
   const calibration: Calibration = {
     format: CALIBRATION_FORMAT, version: 1, createdUtc: new Date().toISOString(), split: o.split, n, data: o.data, fpr,

@@ -67,6 +67,7 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
   const { calibration, scores } = await calibrate(pipeline.detector, models.mae.sha256, models.mae.version, sub.images, sub.count, {
     fpr, scoreKind: score, split: part.name + (a.limit !== undefined ? ` (first ${sub.count})` : ''),
     data: { source: ds.meta.source + (a.synthetic ? ` (${SYNTHETIC_CAVEAT})` : ''), fingerprint: ds.meta.fingerprint },
+    groups: sub.groups,
     purification: {
       tMin: num('t-min', PURIFICATION_DEFAULTS.tMin), tMax: num('t-max', PURIFICATION_DEFAULTS.tMax),
       steps: num('steps', PURIFICATION_DEFAULTS.steps), sHiFactor: num('s-hi-factor', PURIFICATION_DEFAULTS.sHiFactor),
@@ -91,6 +92,8 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     for (const k of SCORE_KINDS) {
       const c = calibration.scores[k];
       log(`${k.padEnd(9)} threshold ${c.threshold.toExponential(4)}  median ${c.median.toExponential(4)}  max ${c.max.toExponential(4)}  val flag rate ${(100 * c.valFlagRate).toFixed(1)}%${comparison ? `  proxy AUROC (±8/255 sign noise) ${comparison[k].toFixed(3)}` : ''}`);
+      const t = c.groupTransfer;
+      if (t) log(`${''.padEnd(9)} on unseen groups (threshold from one random half of the groups, ${t.draws} draws): flag rate ${(100 * t.mean).toFixed(1)}% ± ${(100 * t.sd).toFixed(1)}, 95th percentile ${(100 * t.p95).toFixed(1)}%`);
     }
     log(`flagging score: ${calibration.scoreKind}; FPR target ${fpr}; K ${K}; ${seconds.toFixed(1)} s\nwrote ${out}`);
   }

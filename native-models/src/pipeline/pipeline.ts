@@ -222,6 +222,7 @@ export class DefencePipeline {
       calibration: this.calibration && {
         split: this.calibration.split, n: this.calibration.n, fpr: this.calibration.fpr, scoreKind: this.calibration.scoreKind,
         threshold: this.calibration.scores[this.calibration.scoreKind].threshold, K: this.calibration.detector.K,
+        unseenGroupFlagRate: this.calibration.scores[this.calibration.scoreKind].groupTransfer ?? null,
         steps: this.calibration.purification.steps, tMin: this.calibration.purification.tMin, tMax: this.calibration.purification.tMax,
         createdUtc: this.calibration.createdUtc,
       },

@@ -6,7 +6,7 @@
 import { useCallback, useRef, useState } from 'react';
 import type { ApiClient, ScanStatus } from '../../../electron/common/contract.js';
 import type { ViewportController, ViewportUiState } from '../viewer/viewport-controller.js';
-import { scanErrorMessage, untrainedModels } from './format.js';
+import { expectedFlagLine, scanErrorMessage, untrainedModels } from './format.js';
 import { OverlayControls } from './OverlayControls.js';
 import { ResultCard } from './ResultCard.js';
 import { scanSeries, type SeriesScanProgress } from './series-scan.js';
@@ -143,6 +143,11 @@ function EngineLine({ status, error }: { status: ScanStatus | null; error?: stri
       <div className="muted">
         Engine ready · {status.ep ?? '?'} · {status.calibrated && cal ? `threshold ${cal.scoreKind}, FPR ${Math.round(cal.fpr * 100)} % on ${cal.split}` : 'not calibrated'}
       </div>
+      {cal?.unseenGroupFlagRate && (
+        <div className="muted" data-testid="ai-expected-flags" title="Threshold set on a random half of the calibration groups, flags counted on the other half, repeated; new patients and scanners are new groups">
+          {expectedFlagLine(cal.unseenGroupFlagRate)}
+        </div>
+      )}
       {untrained.length > 0 && <div className="ai-warning" role="alert">⚠ Untrained models loaded: {untrained.join(', ')}</div>}
     </div>
   );

@@ -11,6 +11,11 @@ export function formatPercent(p: number | undefined): string {
   return p === undefined || !Number.isFinite(p) ? '—' : `${(100 * p).toFixed(1)} %`;
 }
 
+/** The calibration's expected false-flag rate on clean scans of groups it never saw (contract: unseenGroupFlagRate). */
+export function expectedFlagLine(t: { mean: number; sd: number; p95: number }): string {
+  return `False flags expected on new patients' clean scans: ${formatPercent(t.mean)} ± ${formatPercent(t.sd)} (≤ ${formatPercent(t.p95)} in 95 % of resamples)`;
+}
+
 /** Probability of the predicted class (softmax over [no-tumour, tumour]). */
 export function predictedProbability(r: Pick<ScanResult, 'label' | 'probabilities'>): number | undefined {
   return r.probabilities[r.label === 'tumour' ? 1 : 0];

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApiClient, ScanResult } from '../../../electron/common/contract.js';
 import { scanSeries, type SeriesScanProgress } from '../../../renderer/src/ai/series-scan.js';
-import { formatPercent, predictedProbability, purifyLine, scanErrorMessage, scoreLine, timingLines, untrainedModels } from '../../../renderer/src/ai/format.js';
+import { expectedFlagLine, formatPercent, predictedProbability, purifyLine, scanErrorMessage, scoreLine, timingLines, untrainedModels } from '../../../renderer/src/ai/format.js';
 
 function fakeResult(uid: string, over: Partial<ScanResult> = {}): ScanResult {
   return {
@@ -76,6 +76,7 @@ test('result texts: probability of the predicted class, score vs threshold, puri
   const r = fakeResult('a');
   assert.equal(formatPercent(predictedProbability(r)), '90.0 %');
   assert.equal(formatPercent(predictedProbability({ ...r, label: 'tumour' })), '10.0 %');
+  assert.equal(expectedFlagLine({ mean: 0.052, sd: 0.024, p95: 0.0924 }), "False flags expected on new patients' clean scans: 5.2 % ± 2.4 % (≤ 9.2 % in 95 % of resamples)");
   assert.equal(scoreLine(r), 'score 0.02 ≤ threshold 0.0387 (mse)');
   assert.equal(scoreLine({ ...r, score: 0.05, flagged: true }), 'score 0.05 > threshold 0.0387 (mse)');
   assert.equal(scoreLine({ ...r, score: null }), 'detector not run');

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ddimTimesteps, tStarOf, checkTStarMap } from '../../../../native-models/src/pipeline/tstar.js';
-import { quantileThreshold, auroc } from '../../../../native-models/src/pipeline/calibrate.js';
+import { quantileThreshold, auroc, groupTransfer } from '../../../../native-models/src/pipeline/calibrate.js';
+import { Rng } from '../../../../native-models/src/data/rng.js';
 import { detectorMaskOrders, maskFeeds } from '../../../../native-models/src/pipeline/detector.js';
 import { sampleMask, MAE_DEFAULT, keptOf } from '../../../../native-models/src/nets/mae.js';
 import { PipelineError } from '../../../../native-models/src/pipeline/errors.js';
@@ -69,4 +70,21 @@ test('detector masks: stratified (each patch masked in 3 of every 4 masks), same
       else assert.equal(f.mask.data[s * 16 + p], 1);
     }
   }
+});
+
+test('groupTransfer: the FPR on unseen groups centres on the target, spreads more when groups differ, is seeded', () => {
+  const rng = new Rng(3);
+  const G = 200, per = 4;
+  const groups = Int32Array.from({ length: G * per }, (_, i) => Math.floor(i / per));
+  const iid = Float64Array.from(groups, () => rng.normal());
+  const offsets = Float64Array.from({ length: G }, () => 2 * rng.normal());
+  const shifted = Float64Array.from(groups, (g, i) => offsets[g] + 0.3 * iid[i]);
+  const a = groupTransfer(iid, groups, 0.05)!, b = groupTransfer(shifted, groups, 0.05)!;
+  assert.equal(a.draws, 500);
+  assert.ok(Math.abs(a.mean - 0.05) < 0.01, `iid mean ${a.mean}`);
+  assert.ok(b.sd > a.sd, `group-shifted sd ${b.sd} vs iid ${a.sd}`);
+  assert.ok(a.p95 >= a.mean && b.p95 >= b.mean);
+  assert.deepEqual(groupTransfer(iid, groups, 0.05), a);
+  assert.equal(groupTransfer([1, 2, 3], [0, 1, 2], 0.05), null);
+  assert.throws(() => groupTransfer([1, 2], [0], 0.05), (e: PipelineError) => e.code === 'E_OPTION');
 });
