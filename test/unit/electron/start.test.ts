@@ -12,7 +12,21 @@ const ROOT = path.resolve(import.meta.dirname, '../../..');
 const START = path.join(ROOT, 'scripts', 'start.mjs');
 const SERVE_EXISTS = existsSync(path.join(ROOT, 'electron', 'node', 'cli', 'main.ts'));
 
-/** Runs start.mjs until `until(output)` holds, it exits, or `ms` pass; then stops its whole process group. */
+/** True while any process of group `pgid` is alive. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs start.mjs until `until(output)` holds, it exits, or `ms` pass; then stops its whole process group and waits
+ * until the group is gone (SIGKILL after 5 s, give up after 7 s), so nothing still writes into the test's folders
+ * when they are removed.
+ */
 function runStart(env: Record<string, string>, until: (out: string) => boolean, ms: number): Promise<{ out: string; code: number | null }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [START], {
@@ -32,7 +46,20 @@ function runStart(env: Record<string, string>, until: (out: string) => boolean, 
       } catch {
         /* already gone */
       }
-      resolve({ out, code });
+      const deadline = Date.now() + 5_000;
+      const waitGone = (): void => {
+        // Give up after 7 s: an orphan nobody reaps (a container without an init) stays a zombie for ever.
+        if (!groupAlive(child.pid!) || Date.now() > deadline + 2_000) return resolve({ out, code });
+        if (Date.now() > deadline) {
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            /* gone meanwhile */
+          }
+        }
+        setTimeout(waitGone, 50);
+      };
+      waitGone();
     };
     const onData = (d: Buffer): void => {
       out += d.toString();
@@ -64,7 +91,7 @@ test('without the Electron binary: says so plainly and starts browser mode', asy
     assert.match(out, url, out);
   } finally {
     rmSync(empty, { recursive: true, force: true });
-    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
 });
 
