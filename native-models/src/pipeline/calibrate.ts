@@ -160,6 +160,14 @@ export function checkCalibration(c: unknown): asserts c is Calibration {
   if (!x.detector || typeof x.detector.maeSha256 !== 'string' || !Number.isInteger(x.detector.K) || !Number.isInteger(x.detector.maskSeed)) throw new PipelineError('E_CALIBRATION', 'calibration has no detector identity');
   if (!x.scoreKind || !SCORE_KINDS.includes(x.scoreKind) || !x.scores || !x.purification) throw new PipelineError('E_CALIBRATION', 'calibration lacks scores or purification settings');
   for (const k of SCORE_KINDS) if (!x.scores[k]) throw new PipelineError('E_CALIBRATION', `calibration lacks the ${k} score`);
+  for (const k of SCORE_KINDS) {
+    const t = x.scores[k].groupTransfer;
+    if (t === undefined) continue;
+    const rate = (v: unknown) => typeof v === 'number' && v >= 0 && v <= 1;
+    if (!t || !Number.isInteger(t.draws) || t.draws < 1 || !rate(t.mean) || !rate(t.sd) || !rate(t.p95)) {
+      throw new PipelineError('E_CALIBRATION', `bad groupTransfer for the ${k} score: ${JSON.stringify(t)}`);
+    }
+  }
   checkTStarMap(tStarMapOf(x as Calibration));
   const p = x.purification;
   if (!(Number.isInteger(p.steps) && p.steps >= 1 && p.steps <= 100 && Number.isInteger(p.purifyAllTStar) && p.purifyAllTStar >= 1 && p.purifyAllTStar < 1000)) {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ddimTimesteps, tStarOf, checkTStarMap } from '../../../../native-models/src/pipeline/tstar.js';
-import { quantileThreshold, auroc, groupTransfer } from '../../../../native-models/src/pipeline/calibrate.js';
+import { quantileThreshold, auroc, groupTransfer, checkCalibration } from '../../../../native-models/src/pipeline/calibrate.js';
+import { readFileSync } from 'node:fs';
 import { Rng } from '../../../../native-models/src/data/rng.js';
 import { detectorMaskOrders, maskFeeds } from '../../../../native-models/src/pipeline/detector.js';
 import { sampleMask, MAE_DEFAULT, keptOf } from '../../../../native-models/src/nets/mae.js';
@@ -87,4 +88,19 @@ test('groupTransfer: the FPR on unseen groups centres on the target, spreads mor
   assert.deepEqual(groupTransfer(iid, groups, 0.05), a);
   assert.equal(groupTransfer([1, 2, 3], [0, 1, 2], 0.05), null);
   assert.throws(() => groupTransfer([1, 2], [0], 0.05), (e: PipelineError) => e.code === 'E_OPTION');
+});
+
+test('checkCalibration: the shipped calibration passes, with or without groupTransfer; a tampered one is E_CALIBRATION', () => {
+  const shipped = JSON.parse(readFileSync(new URL('../../../../native-models/models/calibration.json', import.meta.url), 'utf8'));
+  checkCalibration(shipped);
+  assert.ok((shipped.scores.mse.groupTransfer?.draws ?? 0) > 0);
+  const copy = () => JSON.parse(JSON.stringify(shipped));
+  const old = copy();
+  delete old.scores.mse.groupTransfer;
+  checkCalibration(old);
+  for (const bad of [{ mean: 'x' }, { p95: 1.5 }, { draws: 0 }]) {
+    const c = copy();
+    Object.assign(c.scores.mse.groupTransfer, bad);
+    assert.throws(() => checkCalibration(c), (e: PipelineError) => e.code === 'E_CALIBRATION' && /groupTransfer/.test(e.message));
+  }
 });
