@@ -128,6 +128,9 @@ export function leakage(split: DatasetSplit, groups: ArrayLike<number>): { testF
   return { testFiles: split.test.length, testFilesWithTwinInTrain: n };
 }
 
+/** Seed of the calibration holdout: the MAE's recipe, `calibrate` and the classifier's recipe study all use it. */
+export const TRAIN_HOLDOUT_SEED = 42;
+
 /**
  * The detector's calibration holdout: a class-stratified `fraction` of the *training* part's groups (whole groups,
  * mulberry32 seed `seed`, the same per-class procedure as groupSplit), which the masked autoencoder does not train on,
@@ -136,7 +139,7 @@ export function leakage(split: DatasetSplit, groups: ArrayLike<number>): { testF
  * group-test 12.9 % at the group-val threshold). Part name: 'group-train-holdout'.
  */
 export function trainHoldout(split: DatasetSplit, labels: ArrayLike<number>, groups: ArrayLike<number>, opts: { fraction: number; seed?: number }): { holdout: Int32Array; rest: Int32Array; groups: number } {
-  const seed = opts.seed ?? 42;
+  const seed = opts.seed ?? TRAIN_HOLDOUT_SEED;
   if (!(opts.fraction >= 0 && opts.fraction < 1) || !Number.isInteger(seed)) {
     throw new SplitError('SPLIT_BAD_ARGUMENT', `bad holdout options: fraction ${opts.fraction}, seed ${seed}`);
   }

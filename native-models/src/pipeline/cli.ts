@@ -16,7 +16,7 @@
  */
 import { loadYesNoFolder } from '../data/folder.js';
 import { loadSynthetic, SYNTHETIC_CAVEAT } from '../data/synthetic.js';
-import { groupSplit, trainHoldout, type DatasetSplit } from '../data/split.js';
+import { TRAIN_HOLDOUT_SEED, groupSplit, trainHoldout, type DatasetSplit } from '../data/split.js';
 import { Rng } from '../nets/rng.js';
 import { loadModelBundle, type LoadedModel } from './models.js';
 import { PipelineError } from './errors.js';
@@ -114,7 +114,7 @@ export function calibrationPart(provenance: LoadedModel<unknown>['provenance'], 
   // Another dataset (a site recalibrating on its own clean scans, the synthetic stand-in): the MAE saw none of it,
   // so its validation part is unseen data as it stands; the holdout belongs to the training data only.
   if (provenance?.dataFingerprint !== fingerprint) return { indices: split.val, name: `${split.names.val} (not the MAE's training data)` };
-  const seed = Number(recipe.calibrationHoldoutSeed ?? 42);
+  const seed = Number(recipe.calibrationHoldoutSeed ?? TRAIN_HOLDOUT_SEED);
   const held = trainHoldout(split, labels, groups, { fraction, seed });
   if (held.holdout.length !== Number(recipe.calibrationHoldoutImages)) {
     throw new PipelineError('E_CALIBRATION', `calibration holdout mismatch: the MAE recorded ${String(recipe.calibrationHoldoutImages)} held-out images, re-derived ${held.holdout.length}`);

@@ -43,8 +43,7 @@ import { withPurifiedCopies } from './purified-copies.js';
 import { AdversarialBatchMaker, type AdversarialTrainingOptions } from './adversarial.js';
 import { loadModelBundle } from '../pipeline/models.js';
 import { PURIFICATION_DEFAULTS } from '../pipeline/calibrate.js';
-import { trainHoldout, type DatasetSplit } from '../data/split.js';
-import { CALIBRATION_HOLDOUT_SEED } from './mae.js';
+import { TRAIN_HOLDOUT_SEED, trainHoldout, type DatasetSplit } from '../data/split.js';
 
 export interface ClassifierRecipe {
   net: classifier.ClassifierConfig;
@@ -350,12 +349,12 @@ export async function runClassifierRecipe(o: RecipeRunOptions, recipe: Classifie
 function studySplit(data: RecipeRunOptions['data'], r: ClassifierRecipe): { split: DatasetSplit; groups: number; images: number; note: string } {
   if (r.includeVal) throw new RecipeError('RECIPE_BAD_ARGUMENT', 'studyHoldout and includeVal exclude each other: a study scores recipes on group-val');
   if (data.split.scheme !== 'group') throw new RecipeError('RECIPE_BAD_ARGUMENT', 'studyHoldout needs the group split');
-  const h = trainHoldout(data.split, data.ds.labels, data.ds.groups, { fraction: r.studyHoldout, seed: CALIBRATION_HOLDOUT_SEED });
+  const h = trainHoldout(data.split, data.ds.labels, data.ds.groups, { fraction: r.studyHoldout, seed: TRAIN_HOLDOUT_SEED });
   const val = Int32Array.from([...data.split.val, ...h.holdout]).sort();
   return {
     split: { ...data.split, train: h.rest, val },
     groups: h.groups, images: h.holdout.length,
-    note: `${h.holdout.length} group-train images in ${h.groups} whole groups (${Math.round(r.studyHoldout * 100)} % of each class's group-train groups, seed ${CALIBRATION_HOLDOUT_SEED}) moved from fitting to scoring`,
+    note: `${h.holdout.length} group-train images in ${h.groups} whole groups (${Math.round(r.studyHoldout * 100)} % of each class's group-train groups, seed ${TRAIN_HOLDOUT_SEED}) moved from fitting to scoring`,
   };
 }
 

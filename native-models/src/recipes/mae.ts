@@ -17,7 +17,7 @@ import { AdamW, cosineWithWarmup } from '../train/optim.js';
 import { train } from '../train/trainer.js';
 import type { NamedWeights } from '../tensor.js';
 import type { ImageDataset } from '../data/dataset.js';
-import { trainHoldout } from '../data/split.js';
+import { TRAIN_HOLDOUT_SEED, trainHoldout } from '../data/split.js';
 import type { AugmentOptions } from '../data/augment.js';
 import { BatchedRunner, TimeLedger, applyOverrides, augmentedFactory, cleanTrainingSet, decayMatricesOnly, gatherImages, prepareRunDir } from './common.js';
 import { gridPng } from './png.js';
@@ -51,9 +51,6 @@ export const MAE_RECIPE: MaeRecipe = {
   usePred: true,
   calibrationHoldout: 0.25,
 };
-
-/** Seed of the calibration holdout's group draw (the split's own seed, so it is one fixed, named part). */
-export const CALIBRATION_HOLDOUT_SEED = 42;
 
 /** Seed of the fixed evaluation mask of batch starting at item `from` (validation/test reporting only). */
 const EVAL_MASK_SEED = 0x4d414530; // 'MAE0'
@@ -121,7 +118,7 @@ export async function runMaeRecipe(o: RecipeRunOptions, recipe: MaeRecipe = MAE_
   const { ds, split } = o.data;
   const base = applyOverrides(recipe, o.overrides);
   const r: MaeRecipe = { ...base, net: { ...base.net, size: o.size }, epochs: o.epochs ?? base.epochs };
-  const held = trainHoldout(split, ds.labels, ds.groups, { fraction: r.calibrationHoldout, seed: CALIBRATION_HOLDOUT_SEED });
+  const held = trainHoldout(split, ds.labels, ds.groups, { fraction: r.calibrationHoldout, seed: TRAIN_HOLDOUT_SEED });
   const { set, predUsed, predExcluded } = await cleanTrainingSet(o.data, r.usePred, { holdout: held.holdout });
   const all = Int32Array.from({ length: set.count }, (_, i) => i);
   const perEpoch = Math.floor(set.count / r.batch);
@@ -171,7 +168,7 @@ export async function runMaeRecipe(o: RecipeRunOptions, recipe: MaeRecipe = MAE_
       weights: best.weights,
       netConfig: { ...r.net },
       recipe: { ...r, steps: totalSteps, stepsPerEpoch: perEpoch, seed: o.seed, threads: o.threads, trainImages: set.count, predImagesUsed: predUsed, predImagesExcluded: predExcluded,
-        calibrationHoldoutImages: held.holdout.length, calibrationHoldoutGroups: held.groups, calibrationHoldoutSeed: CALIBRATION_HOLDOUT_SEED },
+        calibrationHoldoutImages: held.holdout.length, calibrationHoldoutGroups: held.groups, calibrationHoldoutSeed: TRAIN_HOLDOUT_SEED },
       metrics: {
         parameters: params,
         val: summary(val),
@@ -193,7 +190,7 @@ export async function runMaeRecipe(o: RecipeRunOptions, recipe: MaeRecipe = MAE_
         `ViT MAE (nets/mae.ts): patch ${r.net.patch} at ${r.net.size} px (${mae.patchesOf(r.net)} patches), mask ratio ${r.net.maskRatio} (${mae.keptOf(r.net)} visible), encoder dim ${r.net.dim} × depth ${r.net.depth} (${r.net.heads} heads), decoder dim ${r.net.decoderDim} × depth ${r.net.decoderDepth}, MLP ratio ${r.net.mlpRatio}, fixed 2-D sin-cos positions.`,
         'Loss: pixel MSE on the masked patches only (no per-patch normalisation, so the reconstruction is directly comparable with the input for the detector).',
         `Data: clean images only — ${held.rest.length} group-train images${predUsed ? ` + ${predUsed} unlabelled pred/ images whose near-duplicate group is not in val/test/holdout (${predExcluded.length} pred/ image(s) excluded because their group is held out: ${predExcluded.join(', ') || 'none'})` : ''}. Labels are not used.`,
-        `Calibration holdout: ${held.holdout.length} group-train images in ${held.groups} whole groups (${Math.round(r.calibrationHoldout * 100)} % of each class's group-train groups, seed ${CALIBRATION_HOLDOUT_SEED}; data/split.ts trainHoldout, part 'group-train-holdout') are not trained on; \`medfedpure calibrate\` sets the detector threshold on them together with group-val.`,
+        `Calibration holdout: ${held.holdout.length} group-train images in ${held.groups} whole groups (${Math.round(r.calibrationHoldout * 100)} % of each class's group-train groups, seed ${TRAIN_HOLDOUT_SEED}; data/split.ts trainHoldout, part 'group-train-holdout') are not trained on; \`medfedpure calibrate\` sets the detector threshold on them together with group-val.`,
         `AdamW β 0.9/0.95, weight decay ${r.weightDecay} on matrices, peak lr ${r.peakLr}, ${r.warmupEpochs} warm-up epochs, cosine to ${r.minLr}, clip ${r.clipNorm}, batch ${r.batch}, ${r.epochs} epochs. Augmentation: flip, rotation ±${r.augment.rotateDeg}°, scale ${r.augment.scaleMin}–${r.augment.scaleMax}, shift ±${(r.augment.translate! * 100).toFixed(0)} %, gamma ≤ ${r.augment.gammaMax}, contrast ±${(r.augment.contrast! * 100).toFixed(0)} %; no pixel noise.`,
         'Masks: a fresh random mask per sample per step, drawn from the trainer\'s per-step seed (resume is exact).',
       ],
