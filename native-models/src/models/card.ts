@@ -76,8 +76,12 @@ export function renderModelCard(c: CardInput): string {
     '',
     '## Split',
     '',
-    `\`${c.data.splitName}\`: whole near-duplicate groups never cross parts${c.data.synthetic ? ' (groups = slice blocks / lesion-mask cells of the stand-in)' : ' (Br35H holds ~540 distinct slices among ~2,600 files)'}.`,
-    ...(Number(o.recipe.studyHoldout ?? 0) > 0
+    ...(o.leakySplitName
+      ? [`\`${o.leakySplitName}\`: **LEAKY, not a product model.** The paper's random 80/20 split by file: copies of one slice land on`,
+        'both sides, so test accuracy is inflated. It is here only to compare with the paper; `testByTwin` gives the test',
+        'figure separately for images with a near-duplicate among the fitted images and for slices the model never saw.']
+      : [`\`${c.data.splitName}\`: whole near-duplicate groups never cross parts${c.data.synthetic ? ' (groups = slice blocks / lesion-mask cells of the stand-in)' : ' (Br35H holds ~540 distinct slices among ~2,600 files)'}.`]),
+    ...(o.leakySplitName ? [] : Number(o.recipe.studyHoldout ?? 0) > 0
       ? [`**Recipe study, not a product model.** Fitting uses group-train minus a holdout of ${String(o.recipe.studyHoldoutGroups)} whole groups (${String(o.recipe.studyHoldoutImages)} images);`,
         'model selection and the "val" figures use group-val + that holdout; group-test is not read.']
       : o.recipe.includeVal === true
@@ -140,7 +144,7 @@ export async function writeArtifact(outDir: string, outcome: RecipeOutcome, data
   const trainedAt = new Date().toISOString();
   const { sha256, bytes } = await saveWeights(join(outDir, file), outcome.weights, {
     kind: 'medfedpure-model', model: outcome.model, version: ARTIFACT_VERSION, config: outcome.netConfig, trainedAt,
-    split: data.splitName, dataFingerprint: data.ds.meta.fingerprint, ...(data.caveat ? { caveat: data.caveat } : {}),
+    split: outcome.leakySplitName ?? data.splitName, dataFingerprint: data.ds.meta.fingerprint, ...(data.caveat ? { caveat: data.caveat } : {}),
   });
   for (const p of outcome.previews) await writeFileAtomic(join(outDir, p.file), p.png);
   const card = `${outcome.model}.MODEL_CARD.md`;
@@ -148,7 +152,7 @@ export async function writeArtifact(outDir: string, outcome: RecipeOutcome, data
   await writeFileAtomic(join(outDir, card), Buffer.from(renderModelCard({ outcome, data, file, sha256, bytes, trainedAt, command, hardware }), 'utf8'));
   const { valCurve: _drop, ...metrics } = outcome.metrics as Record<string, unknown> & { valCurve?: unknown };
   const entry: ManifestEntry = {
-    version: ARTIFACT_VERSION, file, sha256, bytes, config: outcome.netConfig, trainedAt, split: data.splitName, metrics,
+    version: ARTIFACT_VERSION, file, sha256, bytes, config: outcome.netConfig, trainedAt, split: outcome.leakySplitName ?? data.splitName, metrics,
     data: { source: data.ds.meta.source, fingerprint: data.ds.meta.fingerprint, caveat: data.caveat },
     recipe: outcome.recipe,
     training: { ...outcome.training, runDir: outcome.training.runDir.replace(/^.*\/(\.cache\/runs\/)/, '$1'), hardware, command },

@@ -34,7 +34,7 @@ import type { ImageDataset } from '../data/dataset.js';
 import type { AugmentOptions } from '../data/augment.js';
 import { deriveSeed, Rng } from '../data/rng.js';
 import {
-  BatchedRunner, RecipeError, TimeLedger, applyOverrides, augmentedFactory, decayMatricesOnly, gatherImages, prepareRunDir, type NoiseOptions,
+  BatchedRunner, RecipeError, SPLIT_SEED, TimeLedger, applyOverrides, augmentedFactory, decayMatricesOnly, gatherImages, prepareRunDir, type NoiseOptions,
 } from './common.js';
 import { groupBootstrapCI } from '../bench/group-bootstrap.js';
 import type { RecipeOutcome, RecipeRunOptions } from './types.js';
@@ -43,7 +43,7 @@ import { withPurifiedCopies } from './purified-copies.js';
 import { AdversarialBatchMaker, type AdversarialTrainingOptions } from './adversarial.js';
 import { loadModelBundle } from '../pipeline/models.js';
 import { PURIFICATION_DEFAULTS } from '../pipeline/calibrate.js';
-import { TRAIN_HOLDOUT_SEED, trainHoldout, type DatasetSplit } from '../data/split.js';
+import { TRAIN_HOLDOUT_SEED, randomSplit, trainHoldout, type DatasetSplit } from '../data/split.js';
 
 export interface ClassifierRecipe {
   net: classifier.ClassifierConfig;
@@ -89,6 +89,13 @@ export interface ClassifierRecipe {
    * can be told apart without touching the test part. A study run is not a product model: the CLI wants `--out`.
    */
   studyHoldout: number;
+  /**
+   * The paper's random 80/20 file-level split instead of the group split (data/split.ts randomSplit, seed 42).
+   * LEAKY: copies of one slice land on both sides, so its test accuracy is inflated. It exists only to put our
+   * figure next to the paper's; the test figures are also given separately for test images with and without a
+   * near-duplicate in the fitted images. Not a product model: the CLI wants `--out`.
+   */
+  leakySplit: boolean;
 }
 
 export const CLASSIFIER_RECIPE: ClassifierRecipe = {
@@ -112,6 +119,7 @@ export const CLASSIFIER_RECIPE: ClassifierRecipe = {
   includeVal: false,
   purifiedCopies: false,
   studyHoldout: 0,
+  leakySplit: false,
 };
 
 /** Gamma(a) sample (Marsaglia–Tsang; a < 1 via the a + 1 boost). */
@@ -224,10 +232,13 @@ export async function runClassifierRecipe(o: RecipeRunOptions, recipe: Classifie
   const base = applyOverrides(recipe, o.overrides);
   const r: ClassifierRecipe = { ...base, net: { ...base.net, size: o.size }, epochs: o.epochs ?? base.epochs };
   const study = r.studyHoldout > 0 ? studySplit(o.data, r) : null;
-  const split = study?.split ?? o.data.split;
-  const valName = study ? 'group-val + group-train-holdout' : 'group-val';
+  const leaky = r.leakySplit ? leakySplit(o.data, r) : null;
+  const split = study?.split ?? leaky ?? o.data.split;
+  const splitName = leaky ? `${leaky.names.test.replace(/-test$/, '')} (seed ${leaky.seed}, LEAKY)` : o.data.splitName;
+  const valName = study ? 'group-val + group-train-holdout' : split.names.val;
   const baseIdx = r.includeVal ? Int32Array.from([...split.train, ...split.val]) : split.train;
-  let fitDs = ds, fitIdx = baseIdx, fitName = r.includeVal ? 'group-train + group-val' : study ? 'group-train − holdout' : 'group-train';
+  let fitDs = ds, fitIdx = baseIdx;
+  let fitName = r.includeVal ? `${split.names.train} + ${split.names.val}` : study ? 'group-train − holdout' : split.names.train;
   let purifiedNote: string | null = null, purifierSha: string | null = null;
   if (r.purifiedCopies) {
     const bundle = await loadModelBundle({ requireTrained: true });
@@ -241,8 +252,9 @@ export async function runClassifierRecipe(o: RecipeRunOptions, recipe: Classifie
   const totalSteps = o.steps ?? r.epochs * perEpoch;
   const swaSteps = Math.min(r.swaEpochs * perEpoch, totalSteps);
   if (r.includeVal && swaSteps === 0) throw new RecipeError('RECIPE_BAD_ARGUMENT', 'includeVal=true needs swaEpochs > 0: with val in training there is nothing left to select an epoch on');
-  const runConfig = { model: 'classifier', recipe: r, steps: totalSteps, seed: o.seed, data: ds.meta.fingerprint, split: o.data.splitName, purifierSha };
+  const runConfig = { model: 'classifier', recipe: r, steps: totalSteps, seed: o.seed, data: ds.meta.fingerprint, split: splitName, purifierSha };
   if (study) o.log(`classifier: recipe study — ${study.note}`);
+  if (leaky) o.log(`classifier: ${leaky.label}`);
   const runDir = await prepareRunDir('classifier', runConfig, { resume: o.resume, fresh: o.fresh, runsDir: o.runsDir });
   o.log(`classifier: ${classifier.parameterCount(r.net).total} parameters, trained on ${fitName} (${fitIdx.length} images), ${perEpoch} steps/epoch, ${totalSteps} steps; run folder ${runDir}`);
 
@@ -294,6 +306,7 @@ export async function runClassifierRecipe(o: RecipeRunOptions, recipe: Classifie
     const val = await evaluateClassifier(runner, shipped, ds, split.val);
     // The test part is touched exactly once, here, after the weights are chosen (never in a recipe study).
     const test = study ? null : await evaluateClassifier(runner, shipped, ds, split.test);
+    const twins = leaky ? await leakBreakdown(runner, shipped, ds, fitIdx, split.test) : null;
     const valCurve = res.evals.map((e) => [e.step, round4(e.metrics.accuracy), round4(e.metrics.loss)]);
     return {
       model: 'classifier',
@@ -304,12 +317,15 @@ export async function runClassifierRecipe(o: RecipeRunOptions, recipe: Classifie
         parameters: classifier.parameterCount(r.net),
         val: summarise(val),
         test: test ? summarise(test) : null,
+        ...(twins ? { testByTwin: twins } : {}),
         shippedStep,
         valCurve,
       },
       metricNotes: [
         study
           ? `RECIPE STUDY, not a product model. val: ${valName} (${split.val.length} images; ${study.note}). test: not read.`
+          : leaky
+          ? `LEAKY SPLIT, not a product model: ${leaky.label}. val and test are random-80-20 parts${r.includeVal ? ' (val was IN the training data)' : ''}; testByTwin splits the test figure by whether a near-duplicate of the image was fitted.`
           : r.includeVal
           ? 'val: group-val part, which was IN the training data for this run (a training-set figure, not held out). test: group-test part, evaluated once after training; never used to tune anything.'
           : 'val: group-val part (held out; recipe choice and, with swaEpochs = 0, epoch selection). test: group-test part, evaluated once after training with the shipped weights; never used to tune anything.',
@@ -338,6 +354,7 @@ export async function runClassifierRecipe(o: RecipeRunOptions, recipe: Classifie
         'Not evaluated here under attack or through the defence; that is the pipeline\'s and the robustness benchmark\'s job.',
       ],
       previews: [],
+      ...(leaky ? { leakySplitName: splitName } : {}),
     };
   } finally {
     await step.release();
@@ -356,6 +373,30 @@ function studySplit(data: RecipeRunOptions['data'], r: ClassifierRecipe): { spli
     groups: h.groups, images: h.holdout.length,
     note: `${h.holdout.length} group-train images in ${h.groups} whole groups (${Math.round(r.studyHoldout * 100)} % of each class's group-train groups, seed ${TRAIN_HOLDOUT_SEED}) moved from fitting to scoring`,
   };
+}
+
+/** The paper's random 80/20 file-level split, for comparison only (LEAKY). */
+function leakySplit(data: RecipeRunOptions['data'], r: ClassifierRecipe): DatasetSplit {
+  if (r.studyHoldout > 0) throw new RecipeError('RECIPE_BAD_ARGUMENT', 'leakySplit and studyHoldout exclude each other: a study needs the group split');
+  if (r.purifiedCopies) throw new RecipeError('RECIPE_BAD_ARGUMENT', 'leakySplit and purifiedCopies exclude each other (the copies are made for the group split)');
+  return randomSplit(data.ds.count, { seed: SPLIT_SEED });
+}
+
+/**
+ * Test accuracy split by leakage: images whose near-duplicate group also has a fitted image (the copies a random
+ * split leaks) against images of slices the model never saw.
+ */
+async function leakBreakdown(runner: BatchedRunner, weights: NamedWeights, ds: ImageDataset, fitIdx: Int32Array, test: Int32Array) {
+  const fitted = new Set<number>();
+  for (const i of fitIdx) fitted.add(ds.groups[i]);
+  const withTwin = test.filter((i) => fitted.has(ds.groups[i]));
+  const withoutTwin = test.filter((i) => !fitted.has(ds.groups[i]));
+  const part = async (idx: Int32Array) => {
+    if (idx.length === 0) return { count: 0, accuracy: null };
+    const e = await evaluateClassifier(runner, weights, ds, idx);
+    return { count: e.count, accuracy: round4(e.accuracy), accuracyCi95: e.accuracyCi95.map(round4) };
+  };
+  return { withTwin: await part(withTwin), withoutTwin: await part(withoutTwin) };
 }
 
 function round4(x: number): number {

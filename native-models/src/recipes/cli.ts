@@ -81,6 +81,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
   if (!a.data) throw bad('--data DIR (a yes/no folder) or --data synthetic is required');
   if (a.resume && a.fresh) throw bad('--resume and --fresh exclude each other');
   if (Number(a.overrides?.studyHoldout ?? 0) > 0 && !a.out) throw bad('a recipe study (--set studyHoldout=…) is not a product model: name a folder for it with --out');
+  if (a.overrides?.leakySplit === 'true' && !a.out) throw bad('the leaky random-80-20 comparison (--set leakySplit=true) is not a product model: name a folder for it with --out');
   return a as TrainArgs;
 }
 

@@ -61,4 +61,9 @@ export interface RecipeOutcome {
   notes: string[];
   limitations: string[];
   previews: Preview[];
+  /**
+   * Set when the run did not use the data's group split (the classifier's `leakySplit` comparison run): the split's
+   * name, printed instead of the group split's on the card and in the artifact.
+   */
+  leakySplitName?: string;
 }

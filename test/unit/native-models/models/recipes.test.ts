@@ -18,7 +18,7 @@ import { loadModel } from '../../../../native-models/src/models/manifest.js';
 import type { RecipeOutcome } from '../../../../native-models/src/recipes/types.js';
 import { AdamW } from '../../../../native-models/src/train/optim.js';
 import { ImageDataset } from '../../../../native-models/src/data/dataset.js';
-import { groupSplit, trainHoldout } from '../../../../native-models/src/data/split.js';
+import { groupSplit, randomSplit, trainHoldout } from '../../../../native-models/src/data/split.js';
 import { Rng } from '../../../../native-models/src/data/rng.js';
 import { tensor, type NamedWeights } from '../../../../native-models/src/tensor.js';
 
@@ -38,6 +38,7 @@ test('parseTrainArgs: defaults, options and usage errors', () => {
   bad(['classifier', '--data', 'd', '--set', 'oops'], /KEY=VALUE/);
   bad(['diffusion', '--data', 'd', '--time-budget', '0'], /--time-budget/);
   bad(['classifier', '--data', 'd', '--set', 'studyHoldout=0.25'], /--out/);
+  bad(['classifier', '--data', 'd', '--set', 'leakySplit=true'], /--out/);
   assert.equal(parseTrainArgs(['classifier', '--data', 'd', '--set', 'studyHoldout=0.25', '--out', '/tmp/x']).out, '/tmp/x');
 });
 
@@ -279,6 +280,22 @@ test('classifier recipe: train+val fit ships the tail average, adversarial train
     assert.match(study.metricNotes[0], /^RECIPE STUDY/);
     assert.match(renderModelCard({ outcome: study, data, file: 'f', sha256: 'a'.repeat(64), bytes: 1, trainedAt: 't', command: 'c', hardware: 'h' }), /Recipe study, not a product model/);
     await assert.rejects(runClassifierRecipe({ ...base, steps: 2, overrides: { studyHoldout: '0.25', includeVal: 'true', swaEpochs: '1' } }),
+      (e: unknown) => e instanceof RecipeError && e.code === 'RECIPE_BAD_ARGUMENT' && /exclude/.test(e.message));
+
+    // The paper's leaky random 80/20 split, for comparison only: random parts, test split by near-duplicate leakage.
+    const leaky = await runClassifierRecipe({ ...base, steps: 2, overrides: { leakySplit: 'true', batch: '8', swaEpochs: '0', advEps255: '0' } });
+    const rs = randomSplit(ds.count, { seed: 42 });
+    assert.equal((leaky.metrics.val as { count: number }).count, rs.val.length);
+    assert.equal((leaky.metrics.test as { count: number }).count, rs.test.length);
+    const byTwin = leaky.metrics.testByTwin as { withTwin: { count: number }; withoutTwin: { count: number } };
+    const fittedGroups = new Set([...rs.train].map((i) => ds.groups[i]));
+    assert.equal(byTwin.withTwin.count, [...rs.test].filter((i) => fittedGroups.has(ds.groups[i])).length);
+    assert.equal(byTwin.withTwin.count + byTwin.withoutTwin.count, rs.test.length);
+    assert.match(leaky.leakySplitName ?? '', /^random-80-20 \(seed 42, LEAKY\)$/);
+    assert.match(leaky.metricNotes[0], /^LEAKY SPLIT, not a product model/);
+    assert.match(renderModelCard({ outcome: leaky, data, file: 'f', sha256: 'a'.repeat(64), bytes: 1, trainedAt: 't', command: 'c', hardware: 'h' }), /LEAKY, not a product model/);
+    assert.equal(study.leakySplitName, undefined);
+    await assert.rejects(runClassifierRecipe({ ...base, steps: 2, overrides: { leakySplit: 'true', studyHoldout: '0.25' } }),
       (e: unknown) => e instanceof RecipeError && e.code === 'RECIPE_BAD_ARGUMENT' && /exclude/.test(e.message));
   } finally {
     rmSync(runs, { recursive: true, force: true });
