@@ -1,7 +1,7 @@
 /**
  * `medfedpure bench robustness` — attacks × defences on the same images, resumable, with a report folder.
  *
- *   medfedpure bench robustness --data DIR|synthetic [--split test|all] [--attack fgsm,pgd-linf,...]
+ *   medfedpure bench robustness --data DIR|synthetic [--split test|all|random-80-20-test] [--attack fgsm,pgd-linf,...]
  *       [--eps 1/255,2/255,4/255,8/255] [--eps-l2 0.5,1,2] [--limit N] [--steps K] [--eot E] [--restarts R]
  *       [--batch B] [--seed S] [--lambda X] [--margin X] [--out DIR] [--models-dir D | --dev-models]
  *       [--calibration FILE] [--threads N] [--json]
@@ -30,7 +30,7 @@ import { DefencePipeline, type PipelineResult } from '../pipeline/pipeline.js';
 import { readCalibration, checkCalibration, type Calibration } from '../pipeline/calibrate.js';
 import { loadYesNoFolder } from '../data/folder.js';
 import { loadSynthetic, SYNTHETIC_CAVEAT } from '../data/synthetic.js';
-import { groupSplit } from '../data/split.js';
+import { groupSplit, randomSplit } from '../data/split.js';
 import { Rng as DataRng } from '../data/rng.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { ATTACKED_DEFENCES, AttackKit, type AttackedDefence } from '../attacks/oracles.js';
@@ -41,13 +41,16 @@ import { DEFENCES, writeReport, type AdvRecord, type BenchRecord, type CleanReco
 
 export const ATTACKS = ['fgsm', 'pgd-linf', 'pgd-l2', 'eot', 'bpda', 'detector-aware'] as const;
 
-const USAGE = `usage: medfedpure bench robustness --data DIR|synthetic [--split test|all] [--attack LIST] [--eps 1/255,2/255,4/255,8/255]
+const USAGE = `usage: medfedpure bench robustness --data DIR|synthetic [--split test|all|random-80-20-test] [--attack LIST] [--eps 1/255,2/255,4/255,8/255]
        [--eps-l2 0.5,1,2] [--limit N] [--steps K] [--eot E] [--restarts R] [--batch B] [--seed S] [--lambda X] [--margin X]
        [--defence LIST] [--out DIR] [--models-dir D | --dev-models] [--calibration FILE] [--threads N] [--json]
 defences (which ones the adaptive attacks target; default all): ${ATTACKED_DEFENCES.join(', ')}
 attacks: ${ATTACKS.join(', ')} (default: all)`;
 
 export type AttackName = (typeof ATTACKS)[number];
+
+export const BENCH_SPLITS = ['test', 'all', 'random-80-20-test'] as const;
+export type BenchSplit = (typeof BENCH_SPLITS)[number];
 
 /** Which defences each attack differentiates through ('classifier' = the classifier alone). */
 const TARGETS: Record<AttackName, Array<'classifier' | AttackedDefence>> = {
@@ -59,7 +62,8 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
 export interface RobustnessOptions {
   data: string;
-  split: 'test' | 'all';
+  /** test = group-test; random-80-20-test = the paper's LEAKY file-level split (comparison only). */
+  split: BenchSplit;
   attacks: AttackName[];
   /** Restrict the adaptive attacks to these targets (classifier-only attacks always run); null = all. */
   defences: AttackedDefence[] | null;
@@ -115,14 +119,14 @@ export function parseArgs(argv: string[]): RobustnessOptions | 'help' {
     return v;
   };
   const split = (a.split ?? 'test') as string;
-  if (split !== 'test' && split !== 'all') throw new AttackError('E_BENCH_OPTION', `--split must be test or all, got ${split}`);
+  if (!BENCH_SPLITS.includes(split as BenchSplit)) throw new AttackError('E_BENCH_OPTION', `--split must be ${BENCH_SPLITS.join(', ')}, got ${split}`);
   const attacks = (typeof a.attack === 'string' ? a.attack.split(',').map((s) => s.trim()).filter(Boolean) : [...ATTACKS]) as AttackName[];
   for (const x of attacks) if (!ATTACKS.includes(x)) throw new AttackError('E_BENCH_OPTION', `unknown attack "${x}" (available: ${ATTACKS.join(', ')})`);
   const defences = typeof a.defence === 'string' ? a.defence.split(',').map((s) => s.trim()).filter(Boolean) as AttackedDefence[] : null;
   for (const d of defences ?? []) if (!ATTACKED_DEFENCES.includes(d)) throw new AttackError('E_BENCH_OPTION', `unknown defence "${d}" (available: ${ATTACKED_DEFENCES.join(', ')})`);
   if (a['dev-models'] && a['models-dir']) throw new AttackError('E_BENCH_OPTION', '--dev-models and --models-dir exclude each other');
   return {
-    data: a.data, split, attacks, defences,
+    data: a.data, split: split as BenchSplit, attacks, defences,
     eps: String(a.eps ?? '1/255,2/255,4/255,8/255').split(',').map(parseEps),
     epsL2: String(a['eps-l2'] ?? '0.5,1,2').split(',').map(parseEps),
     limit: int('limit', 100, 1), steps: int('steps', 10, 1), eot: int('eot', 4, 1), restarts: int('restarts', 1, 1),
@@ -133,12 +137,16 @@ export function parseArgs(argv: string[]): RobustnessOptions | 'help' {
 }
 
 /** Seeded choice of `limit` images from the split part (stable across runs). */
-export function selectImages(ds: ImageDataset, split: 'test' | 'all', limit: number): { indices: number[]; splitName: string } {
+export function selectImages(ds: ImageDataset, split: BenchSplit, limit: number): { indices: number[]; splitName: string } {
   let pool: number[];
   let splitName: string;
   if (split === 'all') {
     pool = [...Array(ds.count).keys()];
     splitName = 'all';
+  } else if (split === 'random-80-20-test') {
+    const sp = randomSplit(ds.count);
+    pool = Array.from(sp.test);
+    splitName = `${sp.names.test} (LEAKY: near-duplicate copies of these slices were in training; comparison with the paper only)`;
   } else {
     const sp = groupSplit(ds.labels, ds.groups);
     pool = Array.from(sp.test);

@@ -72,6 +72,7 @@ export function renderModelCard(c: CardInput): string {
     '## Data',
     '',
     ...c.data.description.split('\n').map((l) => `- ${l}`),
+    ...(o.leakySplitName ? [`- **This run does not use the group split above: it uses \`${o.leakySplitName}\` (see Split).**`] : []),
     `- Licence / terms: ${licence}.`,
     '',
     '## Split',

@@ -5,7 +5,9 @@ import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeReport, summarise, type AdvRecord, type CleanRecord, type Defence, type DefenceEval } from '../../../../native-models/src/bench/robustness-report.js';
-import { parseArgs, parseEps } from '../../../../native-models/src/bench/robustness-bench.js';
+import { parseArgs, parseEps, selectImages } from '../../../../native-models/src/bench/robustness-bench.js';
+import { groupSplit, randomSplit } from '../../../../native-models/src/data/split.js';
+import type { ImageDataset } from '../../../../native-models/src/data/dataset.js';
 
 const ev = (pred: number, flagged = false): Record<Defence, DefenceEval> => ({
   undefended: { pred }, 'mae-reject': { pred, flagged }, 'purify-all': { pred }, adaptive: { pred, flagged },
@@ -84,4 +86,20 @@ test('command line: ε fractions, defaults, typed errors', () => {
   assert.throws(() => parseArgs(['--data', 'x', '--attack', 'cw']), { code: 'E_BENCH_OPTION' });
   assert.throws(() => parseArgs(['--data', 'x', '--split', 'val']), { code: 'E_BENCH_OPTION' });
   assert.throws(() => parseArgs(['--eps', '2/255']), { code: 'E_BENCH_OPTION' });
+  const leaky = parseArgs(['--data', 'x', '--split', 'random-80-20-test']);
+  assert.ok(leaky !== 'help');
+  assert.equal(leaky.split, 'random-80-20-test');
+});
+
+test('selectImages: group-test by default; the paper\'s random split only as a labelled LEAKY part', () => {
+  const labels = Int32Array.from({ length: 200 }, (_, i) => i % 2);
+  const groups = Int32Array.from({ length: 200 }, (_, i) => Math.floor(i / 4) * 2 + (i % 2)); // 4-image groups, one label each
+  const ds = { count: 200, labels, groups } as unknown as ImageDataset;
+  const t = selectImages(ds, 'test', 1000);
+  assert.equal(t.splitName, 'group-test');
+  assert.deepEqual([...t.indices].sort((a, b) => a - b), [...groupSplit(labels, groups).test]);
+  const r = selectImages(ds, 'random-80-20-test', 1000);
+  assert.match(r.splitName, /^random-80-20-test \(LEAKY/);
+  assert.deepEqual([...r.indices].sort((a, b) => a - b), [...randomSplit(200).test]);
+  assert.equal(selectImages(ds, 'random-80-20-test', 7).indices.length, 7);
 });

@@ -293,7 +293,9 @@ test('classifier recipe: train+val fit ships the tail average, adversarial train
     assert.equal(byTwin.withTwin.count + byTwin.withoutTwin.count, rs.test.length);
     assert.match(leaky.leakySplitName ?? '', /^random-80-20 \(seed 42, LEAKY\)$/);
     assert.match(leaky.metricNotes[0], /^LEAKY SPLIT, not a product model/);
-    assert.match(renderModelCard({ outcome: leaky, data, file: 'f', sha256: 'a'.repeat(64), bytes: 1, trainedAt: 't', command: 'c', hardware: 'h' }), /LEAKY, not a product model/);
+    const leakyCard = renderModelCard({ outcome: leaky, data, file: 'f', sha256: 'a'.repeat(64), bytes: 1, trainedAt: 't', command: 'c', hardware: 'h' });
+    assert.match(leakyCard, /LEAKY, not a product model/);
+    assert.match(leakyCard, /does not use the group split above/);
     assert.equal(study.leakySplitName, undefined);
     await assert.rejects(runClassifierRecipe({ ...base, steps: 2, overrides: { leakySplit: 'true', studyHoldout: '0.25' } }),
       (e: unknown) => e instanceof RecipeError && e.code === 'RECIPE_BAD_ARGUMENT' && /exclude/.test(e.message));
