@@ -198,6 +198,12 @@ export interface ScanStatus {
     /** Flag rate on clean scans of groups the threshold never saw (calibration halves; null in older calibrations). */
     unseenGroupFlagRate: { draws: number; mean: number; sd: number; p95: number } | null;
   } | null;
+  /**
+   * The classifier alone on the clean slices of its held-out test part, as its model card records them (accuracy, with
+   * a 95 % interval resampling whole near-duplicate groups where the card has one); null for untrained models or when
+   * the card has no such figures.
+   */
+  classifierHeldOut?: { split: string; count: number; accuracy: number; accuracyCi95: [number, number] | null; sensitivity: number; specificity: number } | null;
 }
 
 // ---------- methods ----------

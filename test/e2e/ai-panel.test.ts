@@ -63,6 +63,8 @@ describe('AI panel end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
     await page.waitForSelector('[data-testid=ai-engine][data-ready=true]', { timeout: ENGINE_TIMEOUT_MS });
     // The shipped calibration says how often clean scans of unseen groups get flagged.
     assert.match((await page.getByTestId('ai-expected-flags').textContent()) ?? '', /^False flags expected on new patients' clean scans: \d+\.\d % ± \d+\.\d % \(≤ \d+\.\d % in 95 % of resamples\)$/);
+    // The shipped classifier's held-out figures, from its model card.
+    assert.match((await page.getByTestId('ai-held-out').textContent()) ?? '', /^Classifier on \d+ held-out slices \(br35h-group-v1 \(seed 42\)\): accuracy \d+\.\d %( \(95 % CI \d+\.\d %–\d+\.\d %\))? · sensitivity \d+\.\d % · specificity \d+\.\d %$/);
     const plain = await canvasStats(page);
 
     // Scan slice 1 (the top of the head).

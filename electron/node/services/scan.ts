@@ -135,7 +135,7 @@ export function createScanService(deps: {
       if (!deps.engine) return { ready: false, error: { code: 'E_ENGINE', message: 'No inference engine is configured in this host' } };
       try {
         const s = await (await engine()).status();
-        return { ready: s.ready, error: s.error, ep: s.ep, models: s.models, calibrated: s.calibrated, calibration: s.calibration };
+        return { ready: s.ready, error: s.error, ep: s.ep, models: s.models, calibrated: s.calibrated, calibration: s.calibration, classifierHeldOut: s.classifierHeldOut ?? null };
       } catch (err) {
         const e = toApiError(err);
         return { ready: false, error: { code: String((e.details as { code?: string } | undefined)?.code ?? 'E_ENGINE'), message: e.message } };

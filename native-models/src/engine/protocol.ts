@@ -7,6 +7,7 @@ import type { Calibration, GroupTransfer } from '../pipeline/calibrate.js';
 import type { DefenceMode, PipelineResult, ScanOptions } from '../pipeline/pipeline.js';
 import type { ModelImage } from '../pipeline/preprocess.js';
 import type { EpName } from '../runtime/ep.js';
+import type { HeldOutPerformance } from '../pipeline/models.js';
 
 export interface EngineStatus {
   ready: boolean;
@@ -18,6 +19,8 @@ export interface EngineStatus {
   size?: number;
   calibrated?: boolean;
   calibration?: Pick<Calibration, 'split' | 'n' | 'fpr' | 'scoreKind' | 'createdUtc'> & { threshold: number; K: number; steps: number; tMin: number; tMax: number; unseenGroupFlagRate: GroupTransfer | null } | null;
+  /** The classifier's figures on its held-out test part (from its manifest entry; null for untrained models). */
+  classifierHeldOut?: HeldOutPerformance | null;
   queue?: { pending: number; batchesRun: number; scansRun: number; maxBatch: number; batchWindowMs: number };
 }
 

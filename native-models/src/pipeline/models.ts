@@ -29,8 +29,41 @@ export interface LoadedModel<C> {
   weights: NamedWeights;
   /** False for seeded random weights (development only). */
   trained: boolean;
-  /** The manifest's training facts (absent for seeded models): the recipe and the data fingerprint it was fitted on. */
-  provenance?: { recipe: Record<string, unknown>; dataFingerprint: string | null };
+  /**
+   * The manifest's training facts (absent for seeded models): the recipe, the data fingerprint it was fitted on, and
+   * the figures it scored on its held-out test part (classifiers; null when the entry has none).
+   */
+  provenance?: { recipe: Record<string, unknown>; dataFingerprint: string | null; heldOut: HeldOutPerformance | null };
+}
+
+/** A classifier's figures on its held-out test part, as its manifest entry records them (shown to the reader). */
+export interface HeldOutPerformance {
+  /** The split the figures were measured on, e.g. "br35h-group-v1 (seed 42)". */
+  split: string;
+  count: number;
+  accuracy: number;
+  /** 95 % interval, resampling whole near-duplicate groups (null when the entry predates it). */
+  accuracyCi95: [number, number] | null;
+  sensitivity: number;
+  specificity: number;
+}
+
+/**
+ * The held-out figures of a manifest entry (`metrics.test`: count, accuracy, recallYes, recallNo and, in entries
+ * written since session 4, accuracyCi95), or null when they are absent or not well-formed: a missing figure is
+ * shown as missing, never made up.
+ */
+export function heldOutPerformance(entry: { split?: unknown; metrics?: unknown }): HeldOutPerformance | null {
+  const t = (entry.metrics as { test?: unknown } | undefined)?.test as Record<string, unknown> | null | undefined;
+  if (!t || typeof t !== 'object' || typeof entry.split !== 'string') return null;
+  const rate = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 1;
+  const ci = t.accuracyCi95;
+  const ciOk = ci === undefined || (Array.isArray(ci) && ci.length === 2 && rate(ci[0]) && rate(ci[1]) && ci[0] <= ci[1]);
+  if (!(Number.isInteger(t.count) && (t.count as number) > 0 && rate(t.accuracy) && rate(t.recallYes) && rate(t.recallNo) && ciOk)) return null;
+  return {
+    split: entry.split, count: t.count as number, accuracy: t.accuracy, accuracyCi95: Array.isArray(ci) ? [ci[0] as number, ci[1] as number] : null,
+    sensitivity: t.recallYes, specificity: t.recallNo,
+  };
 }
 
 export interface ModelBundle {
@@ -67,7 +100,7 @@ export const MANIFEST_NAMES: Readonly<Record<ModelName, string>> = { classifier:
 /** A shipped model, sha256-checked by the project loader, with the config it was trained with. */
 function fromArtifact<C>(name: ModelName, got: ArtifactModel, fallbackConfig: C): LoadedModel<C> {
   const config = { ...fallbackConfig, ...(got.entry.config as Partial<C>) };
-  const provenance = { recipe: got.entry.recipe ?? {}, dataFingerprint: got.entry.data?.fingerprint ?? null };
+  const provenance = { recipe: got.entry.recipe ?? {}, dataFingerprint: got.entry.data?.fingerprint ?? null, heldOut: heldOutPerformance(got.entry) };
   return { name, version: got.entry.version, sha256: got.entry.sha256, config, weights: got.weights, trained: true, provenance };
 }
 

@@ -227,6 +227,7 @@ export class DefencePipeline {
         createdUtc: this.calibration.createdUtc,
       },
       detector: { K: this.detector.K, maskSeed: this.detector.opts.maskSeed },
+      classifierHeldOut: this.models.classifier.provenance?.heldOut ?? null,
     };
   }
 

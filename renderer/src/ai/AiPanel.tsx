@@ -6,7 +6,7 @@
 import { useCallback, useRef, useState } from 'react';
 import type { ApiClient, ScanStatus } from '../../../electron/common/contract.js';
 import type { ViewportController, ViewportUiState } from '../viewer/viewport-controller.js';
-import { expectedFlagLine, scanErrorMessage, untrainedModels } from './format.js';
+import { expectedFlagLine, heldOutLine, scanErrorMessage, untrainedModels } from './format.js';
 import { OverlayControls } from './OverlayControls.js';
 import { ResultCard } from './ResultCard.js';
 import { scanSeries, type SeriesScanProgress } from './series-scan.js';
@@ -146,6 +146,11 @@ function EngineLine({ status, error }: { status: ScanStatus | null; error?: stri
       {cal?.unseenGroupFlagRate && (
         <div className="muted" data-testid="ai-expected-flags" title="Threshold set on a random half of the calibration groups, flags counted on the other half, repeated; new patients and scanners are new groups">
           {expectedFlagLine(cal.unseenGroupFlagRate)}
+        </div>
+      )}
+      {status.classifierHeldOut && (
+        <div className="muted" data-testid="ai-held-out" title="The classifier alone on clean slices it never trained on (whole near-duplicate groups held out), as its model card records them; the interval resamples whole groups">
+          {heldOutLine(status.classifierHeldOut)}
         </div>
       )}
       {untrained.length > 0 && <div className="ai-warning" role="alert">⚠ Untrained models loaded: {untrained.join(', ')}</div>}

@@ -16,6 +16,12 @@ export function expectedFlagLine(t: { mean: number; sd: number; p95: number }): 
   return `False flags expected on new patients' clean scans: ${formatPercent(t.mean)} ± ${formatPercent(t.sd)} (≤ ${formatPercent(t.p95)} in 95 % of resamples)`;
 }
 
+/** The classifier's held-out figures (contract: classifierHeldOut), so a reader can weigh a call. */
+export function heldOutLine(h: { split: string; count: number; accuracy: number; accuracyCi95: [number, number] | null; sensitivity: number; specificity: number }): string {
+  const ci = h.accuracyCi95 ? ` (95 % CI ${formatPercent(h.accuracyCi95[0])}–${formatPercent(h.accuracyCi95[1])})` : '';
+  return `Classifier on ${h.count} held-out slices (${h.split}): accuracy ${formatPercent(h.accuracy)}${ci} · sensitivity ${formatPercent(h.sensitivity)} · specificity ${formatPercent(h.specificity)}`;
+}
+
 /** Probability of the predicted class (softmax over [no-tumour, tumour]). */
 export function predictedProbability(r: Pick<ScanResult, 'label' | 'probabilities'>): number | undefined {
   return r.probabilities[r.label === 'tumour' ? 1 : 0];

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApiClient, ScanResult } from '../../../electron/common/contract.js';
 import { scanSeries, type SeriesScanProgress } from '../../../renderer/src/ai/series-scan.js';
-import { expectedFlagLine, formatPercent, predictedProbability, purifyLine, scanErrorMessage, scoreLine, timingLines, untrainedModels } from '../../../renderer/src/ai/format.js';
+import { expectedFlagLine, formatPercent, heldOutLine, predictedProbability, purifyLine, scanErrorMessage, scoreLine, timingLines, untrainedModels } from '../../../renderer/src/ai/format.js';
 
 function fakeResult(uid: string, over: Partial<ScanResult> = {}): ScanResult {
   return {
@@ -77,6 +77,10 @@ test('result texts: probability of the predicted class, score vs threshold, puri
   assert.equal(formatPercent(predictedProbability(r)), '90.0 %');
   assert.equal(formatPercent(predictedProbability({ ...r, label: 'tumour' })), '10.0 %');
   assert.equal(expectedFlagLine({ mean: 0.052, sd: 0.024, p95: 0.0924 }), "False flags expected on new patients' clean scans: 5.2 % ± 2.4 % (≤ 9.2 % in 95 % of resamples)");
+  assert.equal(heldOutLine({ split: 'br35h-group-v1 (seed 42)', count: 457, accuracy: 0.8884, accuracyCi95: [0.8189, 0.9466], sensitivity: 0.9037, specificity: 0.8663 }),
+    'Classifier on 457 held-out slices (br35h-group-v1 (seed 42)): accuracy 88.8 % (95 % CI 81.9 %–94.7 %) · sensitivity 90.4 % · specificity 86.6 %');
+  assert.equal(heldOutLine({ split: 's', count: 10, accuracy: 0.9, accuracyCi95: null, sensitivity: 1, specificity: 0.8 }),
+    'Classifier on 10 held-out slices (s): accuracy 90.0 % · sensitivity 100.0 % · specificity 80.0 %');
   assert.equal(scoreLine(r), 'score 0.02 ≤ threshold 0.0387 (mse)');
   assert.equal(scoreLine({ ...r, score: 0.05, flagged: true }), 'score 0.05 > threshold 0.0387 (mse)');
   assert.equal(scoreLine({ ...r, score: null }), 'detector not run');

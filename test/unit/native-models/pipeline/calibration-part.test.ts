@@ -23,7 +23,7 @@ test('with a holdout, calibration uses group-val plus the re-derived holdout, ne
   const { labels, groups } = toy();
   const split = groupSplit(labels, groups);
   const held = trainHoldout(split, labels, groups, { fraction: 0.25, seed: 42 });
-  const provenance = { recipe: { calibrationHoldout: 0.25, calibrationHoldoutSeed: 42, calibrationHoldoutImages: held.holdout.length }, dataFingerprint: 'f' };
+  const provenance = { recipe: { calibrationHoldout: 0.25, calibrationHoldoutSeed: 42, calibrationHoldoutImages: held.holdout.length }, dataFingerprint: 'f', heldOut: null };
   const p = calibrationPart(provenance, labels, groups, 'f', split);
   assert.equal(p.indices.length, split.val.length + held.holdout.length);
   const test = new Set(split.test);
