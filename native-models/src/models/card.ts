@@ -81,19 +81,8 @@ export function renderModelCard(c: CardInput): string {
       ? [`\`${o.leakySplitName}\`: **LEAKY, not a product model.** The paper's random 80/20 split by file: copies of one slice land on`,
         'both sides, so test accuracy is inflated. It is here only to compare with the paper; `testByTwin` gives the test',
         'figure separately for images with a near-duplicate among the fitted images and for slices the model never saw.']
-      : [`\`${c.data.splitName}\`: whole near-duplicate groups never cross parts${c.data.synthetic ? ' (groups = slice blocks / lesion-mask cells of the stand-in)' : ' (Br35H holds ~540 distinct slices among ~2,600 files)'}.`]),
-    ...(o.leakySplitName ? [] : Number(o.recipe.studyHoldout ?? 0) > 0
-      ? [`**Recipe study, not a product model.** Fitting uses group-train minus a holdout of ${String(o.recipe.studyHoldoutGroups)} whole groups (${String(o.recipe.studyHoldoutImages)} images);`,
-        'model selection and the "val" figures use group-val + that holdout; group-test is not read.']
-      : o.recipe.includeVal === true
-      ? ['Fitting uses group-train + group-val with a fixed budget and no selection; the recipe and budget were chosen on group-val',
-        'beforehand, in a run that fitted group-train only. group-test is evaluated once, after training, and was never used to tune anything.']
-      : Number(o.recipe.calibrationHoldout ?? 0) > 0
-        ? [`Fitting uses group-train minus its calibration holdout (${String(o.recipe.calibrationHoldoutGroups)} whole groups, ${String(o.recipe.calibrationHoldoutImages)} images, kept unseen for the`,
-          'detector threshold); model selection uses group-val only; group-test is evaluated once, after the weights were chosen,',
-          'and was never used to tune anything (recipe, budget or selection).']
-        : ['Fitting uses group-train only; model selection uses group-val only; group-test is evaluated once, after the weights',
-          'were chosen, and was never used to tune anything (recipe, budget or selection).']),
+      : [`\`${c.data.splitName}\`: whole near-duplicate groups never cross parts${c.data.synthetic ? ' (groups = slice blocks / lesion-mask cells of the stand-in)' : ' (Br35H holds ~540 distinct slices among ~2,600 files)'}.`,
+        ...groupSplitUse(o.recipe)]),
     '',
     '## Recipe',
     '',
@@ -161,4 +150,20 @@ export async function writeArtifact(outDir: string, outcome: RecipeOutcome, data
   };
   await updateManifest(outDir, outcome.model, entry);
   return { weightsPath: join(outDir, file), cardPath: join(outDir, card), entry };
+}
+
+/** How a group-split run used the parts: recipe study, train + val fit, calibration holdout or plain train fit. */
+function groupSplitUse(recipe: Record<string, unknown>): string[] {
+  return Number(recipe.studyHoldout ?? 0) > 0
+    ? [`**Recipe study, not a product model.** Fitting uses group-train minus a holdout of ${String(recipe.studyHoldoutGroups)} whole groups (${String(recipe.studyHoldoutImages)} images);`,
+      'model selection and the "val" figures use group-val + that holdout; group-test is not read.']
+    : recipe.includeVal === true
+    ? ['Fitting uses group-train + group-val with a fixed budget and no selection; the recipe and budget were chosen on group-val',
+      'beforehand, in a run that fitted group-train only. group-test is evaluated once, after training, and was never used to tune anything.']
+    : Number(recipe.calibrationHoldout ?? 0) > 0
+      ? [`Fitting uses group-train minus its calibration holdout (${String(recipe.calibrationHoldoutGroups)} whole groups, ${String(recipe.calibrationHoldoutImages)} images, kept unseen for the`,
+        'detector threshold); model selection uses group-val only; group-test is evaluated once, after the weights were chosen,',
+        'and was never used to tune anything (recipe, budget or selection).']
+      : ['Fitting uses group-train only; model selection uses group-val only; group-test is evaluated once, after the weights',
+        'were chosen, and was never used to tune anything (recipe, budget or selection).'];
 }

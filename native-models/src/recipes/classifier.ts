@@ -194,6 +194,8 @@ export interface ClassifierEval {
   recallYes: number;
   /** 95 % interval of the accuracy, resampling whole near-duplicate groups (bench/group-bootstrap.ts). */
   accuracyCi95: [number, number];
+  /** 1 where the image at that position of `indices` was classified right, else 0. */
+  correct: Float64Array;
 }
 
 /** Evaluates a 2-class classifier on dataset images `indices` with a fixed-batch inference runner. */
@@ -218,7 +220,7 @@ export async function evaluateClassifier(runner: BatchedRunner, weights: NamedWe
   const ci = count ? groupBootstrapCI(correct, Int32Array.from(indices, (i) => ds.groups[i])) : { lo: NaN, hi: NaN };
   return {
     count, loss: nll / count, accuracy: (tn + tp) / count, confusion,
-    recallNo: tn + fp ? tn / (tn + fp) : NaN, recallYes: tp + fn ? tp / (tp + fn) : NaN, accuracyCi95: [ci.lo, ci.hi],
+    recallNo: tn + fp ? tn / (tn + fp) : NaN, recallYes: tp + fn ? tp / (tp + fn) : NaN, accuracyCi95: [ci.lo, ci.hi], correct,
   };
 }
 
@@ -234,7 +236,7 @@ export async function runClassifierRecipe(o: RecipeRunOptions, recipe: Classifie
   const study = r.studyHoldout > 0 ? studySplit(o.data, r) : null;
   const leaky = r.leakySplit ? leakySplit(o.data, r) : null;
   const split = study?.split ?? leaky ?? o.data.split;
-  const splitName = leaky ? `${leaky.names.test.replace(/-test$/, '')} (seed ${leaky.seed}, LEAKY)` : o.data.splitName;
+  const splitName = leaky ? `${leaky.scheme} (seed ${leaky.seed}, LEAKY)` : o.data.splitName;
   const valName = study ? 'group-val + group-train-holdout' : split.names.val;
   const baseIdx = r.includeVal ? Int32Array.from([...split.train, ...split.val]) : split.train;
   let fitDs = ds, fitIdx = baseIdx;
@@ -306,7 +308,7 @@ export async function runClassifierRecipe(o: RecipeRunOptions, recipe: Classifie
     const val = await evaluateClassifier(runner, shipped, ds, split.val);
     // The test part is touched exactly once, here, after the weights are chosen (never in a recipe study).
     const test = study ? null : await evaluateClassifier(runner, shipped, ds, split.test);
-    const twins = leaky ? await leakBreakdown(runner, shipped, ds, fitIdx, split.test) : null;
+    const twins = leaky && test ? leakBreakdown(test, ds, fitIdx, split.test) : null;
     const valCurve = res.evals.map((e) => [e.step, round4(e.metrics.accuracy), round4(e.metrics.loss)]);
     return {
       model: 'classifier',
@@ -383,20 +385,20 @@ function leakySplit(data: RecipeRunOptions['data'], r: ClassifierRecipe): Datase
 }
 
 /**
- * Test accuracy split by leakage: images whose near-duplicate group also has a fitted image (the copies a random
- * split leaks) against images of slices the model never saw.
+ * The test evaluation split by leakage: images whose near-duplicate group also has a fitted image (the copies a
+ * random split leaks) against images of slices the model never saw.
  */
-async function leakBreakdown(runner: BatchedRunner, weights: NamedWeights, ds: ImageDataset, fitIdx: Int32Array, test: Int32Array) {
+function leakBreakdown(test: ClassifierEval, ds: ImageDataset, fitIdx: Int32Array, testIdx: Int32Array) {
   const fitted = new Set<number>();
   for (const i of fitIdx) fitted.add(ds.groups[i]);
-  const withTwin = test.filter((i) => fitted.has(ds.groups[i]));
-  const withoutTwin = test.filter((i) => !fitted.has(ds.groups[i]));
-  const part = async (idx: Int32Array) => {
-    if (idx.length === 0) return { count: 0, accuracy: null };
-    const e = await evaluateClassifier(runner, weights, ds, idx);
-    return { count: e.count, accuracy: round4(e.accuracy), accuracyCi95: e.accuracyCi95.map(round4) };
+  const part = (twin: boolean) => {
+    const pos = [...testIdx.keys()].filter((k) => fitted.has(ds.groups[testIdx[k]]) === twin);
+    if (pos.length === 0) return { count: 0, accuracy: null };
+    const correct = pos.map((k) => test.correct[k]);
+    const ci = groupBootstrapCI(correct, pos.map((k) => ds.groups[testIdx[k]]));
+    return { count: pos.length, accuracy: round4(correct.reduce((a, v) => a + v, 0) / pos.length), accuracyCi95: [ci.lo, ci.hi].map(round4) };
   };
-  return { withTwin: await part(withTwin), withoutTwin: await part(withoutTwin) };
+  return { withTwin: part(true), withoutTwin: part(false) };
 }
 
 function round4(x: number): number {

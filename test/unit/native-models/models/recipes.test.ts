@@ -287,10 +287,13 @@ test('classifier recipe: train+val fit ships the tail average, adversarial train
     const rs = randomSplit(ds.count, { seed: 42 });
     assert.equal((leaky.metrics.val as { count: number }).count, rs.val.length);
     assert.equal((leaky.metrics.test as { count: number }).count, rs.test.length);
-    const byTwin = leaky.metrics.testByTwin as { withTwin: { count: number }; withoutTwin: { count: number } };
+    const byTwin = leaky.metrics.testByTwin as { withTwin: { count: number; accuracy: number | null }; withoutTwin: { count: number; accuracy: number | null } };
     const fittedGroups = new Set([...rs.train].map((i) => ds.groups[i]));
     assert.equal(byTwin.withTwin.count, [...rs.test].filter((i) => fittedGroups.has(ds.groups[i])).length);
     assert.equal(byTwin.withTwin.count + byTwin.withoutTwin.count, rs.test.length);
+    // The two parts re-weight to the whole test figure (each part's accuracy is rounded to 4 decimals).
+    const partAcc = (p: { count: number; accuracy?: number | null }) => (p.count ? (p.accuracy as number) * p.count : 0);
+    assert.ok(Math.abs((partAcc(byTwin.withTwin) + partAcc(byTwin.withoutTwin)) / rs.test.length - (leaky.metrics.test as { accuracy: number }).accuracy) < 1e-3);
     assert.match(leaky.leakySplitName ?? '', /^random-80-20 \(seed 42, LEAKY\)$/);
     assert.match(leaky.metricNotes[0], /^LEAKY SPLIT, not a product model/);
     const leakyCard = renderModelCard({ outcome: leaky, data, file: 'f', sha256: 'a'.repeat(64), bytes: 1, trainedAt: 't', command: 'c', hardware: 'h' });
