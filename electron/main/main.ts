@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   protocol.handle(APP_SCHEME, createAppProtocolHandler(paths.renderer));
   Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate({ platform: process.platform, appName: app.getName(), isDev })));
 
-  // The inference engine runs in a utilityProcess (native-models/src/engine/entry.ts); scan.* reaches it through the services.
+  // The inference engine runs in a utilityProcess (native-models/src/inference/engine/entry.ts); scan.* reaches it through the services.
   const engine = new EngineHost(
     {
       fork: (modulePath) => utilityProcess.fork(modulePath, [], { serviceName: 'medfedpure-engine', stdio: 'inherit' }),

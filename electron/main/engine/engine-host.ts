@@ -1,10 +1,10 @@
 /**
  * Process wiring for the inference engine: spawns it as an Electron utilityProcess and talks to it over a
- * MessageChannelMain with the typed port RPC of electron/common/port-rpc.ts.
+ * MessageChannelMain with the typed port RPC of native-models/src/core/port-rpc.ts.
  *
  * STATUS: wiring only. The engine itself (ORT sessions, job queue, the detect → purify → classify pipeline)
  * belongs to native-models and is not written yet. Its entry is expected at
- * `native-models/src/engine/entry.ts` (compiled to dist/native-models/src/engine/entry.js), calling
+ * `native-models/src/inference/engine/entry.ts` (compiled to dist/native-models/src/inference/engine/entry.js), calling
  * `serveOnParentPort(process.parentPort, handlers)`. Until that file exists `start()` throws
  * `EngineUnavailableError` (code ENGINE_ENTRY_MISSING) and main.ts simply runs without an engine.
  * `EngineMethods` is a placeholder for the engine's method table, to be defined next to the entry.
@@ -13,10 +13,10 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fromEventPort, PORT_RPC_PROTOCOL, PortRpcClient, type RpcConnectMessage, type RpcMethods } from '../../common/port-rpc.js';
+import { fromEventPort, PORT_RPC_PROTOCOL, PortRpcClient, type RpcConnectMessage, type RpcMethods } from '../../../native-models/src/core/port-rpc.js';
 
 /** Path of the engine entry relative to the compiled output root (dist/). */
-export const ENGINE_ENTRY_FROM_DIST = path.join('native-models', 'src', 'engine', 'entry.js');
+export const ENGINE_ENTRY_FROM_DIST = path.join('native-models', 'src', 'inference', 'engine', 'entry.js');
 
 export class EngineUnavailableError extends Error {
   constructor(

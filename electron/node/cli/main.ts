@@ -64,13 +64,13 @@ export function pluggable(label: string, relativeModule: string, exportName: str
   };
 }
 
-const benchTrain = pluggable('bench train', '../../../native-models/src/bench/train-bench.js', 'benchTrainCommand');
-const dataset = pluggable('dataset', '../../../native-models/src/data/cli.js', 'datasetCommand');
+const benchTrain = pluggable('bench train', '../../../native-models/src/lab/bench/train-bench.js', 'benchTrainCommand');
+const dataset = pluggable('dataset', '../../../native-models/src/lab/data/cli.js', 'datasetCommand');
 const scan = pluggable('scan', './scan.js', 'scanCommand');
-const benchLatency = pluggable('bench latency', '../../../native-models/src/bench/latency-bench.js', 'benchLatencyCommand');
-const benchRobustness = pluggable('bench robustness', '../../../native-models/src/bench/robustness-bench.js', 'benchRobustnessCommand');
-const calibrate = pluggable('calibrate', '../../../native-models/src/pipeline/cli.js', 'calibrateCommand');
-const trainModel = pluggable('train', '../../../native-models/src/recipes/cli.js', 'trainCommand');
+const benchLatency = pluggable('bench latency', '../../../native-models/src/lab/bench/latency-bench.js', 'benchLatencyCommand');
+const benchRobustness = pluggable('bench robustness', '../../../native-models/src/lab/bench/robustness-bench.js', 'benchRobustnessCommand');
+const calibrate = pluggable('calibrate', '../../../native-models/src/lab/calibrate-cli.js', 'calibrateCommand');
+const trainModel = pluggable('train', '../../../native-models/src/lab/recipes/cli.js', 'trainCommand');
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -57,9 +57,9 @@ export async function scanCommand(argv: readonly string[]): Promise<number> {
   };
   const err = (e: unknown) => ({ code: String((e as { code?: unknown }).code ?? (e as { details?: { code?: string } }).details?.code ?? 'ERROR'), message: e instanceof Error ? e.message : String(e) });
 
-  const { EngineCore } = await import('../../../native-models/src/engine/core.js');
-  const { preprocessFrame, preprocessImageBytes } = await import('../../../native-models/src/pipeline/preprocess.js');
-  const { sniffFormat } = await import('../../../native-models/src/data/decode.js');
+  const { EngineCore } = await import('../../../native-models/src/inference/engine/core.js');
+  const { preprocessFrame, preprocessImageBytes } = await import('../../../native-models/src/inference/pipeline/preprocess.js');
+  const { sniffFormat } = await import('../../../native-models/src/inference/image/decode.js');
   const core = await EngineCore.create({ modelsDir: flags['models-dir'] as string | undefined, ep: 'auto' });
   const engine: ScanEngine = { scan: (req) => core.scan(req), status: async () => core.status() };
   const size = core.pipeline.size;

@@ -1,7 +1,7 @@
 /**
  * The scan service: runs the defence pipeline (native-models engine) on a stored instance and keeps the outcome.
  *
- *   scan.run(sop)  frame from the study store → preprocess (native-models/src/pipeline/preprocess.ts) → engine
+ *   scan.run(sop)  frame from the study store → preprocess (native-models/src/inference/pipeline/preprocess.ts) → engine
  *                  (utilityProcess in Electron, worker_thread in the browser host) → store the result
  *                  (scan_results) → audit DCM 110100 Application Activity / MFP-INF "AI Inference", plus DCM 110113
  *                  Security Alert / MFP-ADV when the detector flagged the scan → event `scan.completed`.
@@ -13,8 +13,8 @@
  */
 import { ApiError } from '../../common/api-error.js';
 import type { ScanResult, ScanStatus } from '../../common/contract.js';
-import type { EngineScanRequest, EngineStatus, PipelineResult } from '../../../native-models/src/engine/protocol.js';
-import { preprocessFrame } from '../../../native-models/src/pipeline/preprocess.js';
+import type { EngineScanRequest, EngineStatus, PipelineResult } from '../../../native-models/src/inference/engine/protocol.js';
+import { preprocessFrame } from '../../../native-models/src/inference/pipeline/preprocess.js';
 import type { AuditStore, AuditEventInput } from '../audit/audit-store.js';
 import { EVENT_ID, MFP_EVENT_TYPE, PARTICIPANT } from '../audit/codes.js';
 import { securityAlert, type AuditActor } from '../audit/events.js';
@@ -42,7 +42,7 @@ export function engineFromRpc(client: { request(method: string, payload: unknown
 export function workerEngineProvider(opts: Record<string, unknown> = {}): ScanEngineProvider & { close(): Promise<void> } {
   let started: Promise<{ engine: ScanEngine; close(): Promise<void> }> | null = null;
   const start = () =>
-    (started ??= import('../../../native-models/src/engine/worker-host.js').then(async (m) => {
+    (started ??= import('../../../native-models/src/inference/engine/worker-host.js').then(async (m) => {
       const w = await m.startWorkerEngine(opts);
       return { engine: engineFromRpc(w.client), close: () => w.close() };
     }));

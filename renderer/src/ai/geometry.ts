@@ -1,7 +1,7 @@
 /**
  * Where a model-space image (size × size) lies on the DICOM frame it came from.
  *
- * The scan's preprocessing (native-models/src/data/resize.ts letterboxResize, via pipeline/preprocess.ts) pads the
+ * The scan's preprocessing (native-models/src/inference/image/resize.ts letterboxResize, via pipeline/preprocess.ts) pads the
  * columns × rows frame with black to a centred square of side max(columns, rows) — offsets floor((side − w)/2) —
  * and resamples that square to size × size. So the model image covers, in frame pixel coordinates (x right,
  * y down, origin at the frame's top-left corner), the square [−offX, −offY] + side × side, whatever `size` is.

@@ -6,7 +6,7 @@ import { MessageChannel, type MessagePort as NodeMessagePort } from 'node:worker
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fromNodePort, PortRpcClient, PortRpcError, servePortRpc, serveOnParentPort } from '../../../electron/common/port-rpc.js';
+import { fromNodePort, PortRpcClient, PortRpcError, servePortRpc, serveOnParentPort } from '../../../native-models/src/core/port-rpc.js';
 import { EngineHost, EngineUnavailableError, type ChildProcessLike, type EngineSpawner } from '../../../electron/main/engine/engine-host.js';
 
 type TestMethods = {
@@ -95,7 +95,7 @@ function inProcessSpawner(opts: { exitImmediately?: boolean } = {}) {
 
 test('EngineHost: missing entry is a typed error and nothing is spawned', async () => {
   const { spawner, forked } = inProcessSpawner();
-  const host = new EngineHost(spawner, '/nonexistent/dist/native-models/src/engine/entry.js');
+  const host = new EngineHost(spawner, '/nonexistent/dist/native-models/src/inference/engine/entry.js');
   await assert.rejects(host.start(), (e: unknown) => e instanceof EngineUnavailableError && e.code === 'ENGINE_ENTRY_MISSING');
   assert.deepEqual(forked, []);
 });

@@ -1,12 +1,12 @@
 /** Classifier: builds at 64/128/224, names body.* and head.*, whole-model gradient check (params and input), StepFn. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as C from '../../../native-models/src/nets/classifier.js';
-import { gradCheck } from '../../../native-models/src/autodiff/gradcheck.js';
-import { softmaxCrossEntropy } from '../../../native-models/src/graph/losses.js';
-import { ModelSession, type Feed } from '../../../native-models/src/runtime/session.js';
-import { Rng } from '../../../native-models/src/nets/rng.js';
-import { ShapeError } from '../../../native-models/src/graph/builder.js';
+import * as C from '../../../native-models/src/inference/nets/classifier.js';
+import { gradCheck } from '../../../native-models/src/core/autodiff/gradcheck.js';
+import { softmaxCrossEntropy } from '../../../native-models/src/core/graph/losses.js';
+import { ModelSession, type Feed } from '../../../native-models/src/core/runtime/session.js';
+import { Rng } from '../../../native-models/src/core/rng-mulberry.js';
+import { ShapeError } from '../../../native-models/src/core/graph/builder.js';
 
 const small: C.ClassifierConfig = { size: 16, width: 4, groups: 2, classes: 2 };
 

@@ -1,12 +1,12 @@
 /** Graph builder (shape checks, naming, export modes), serializer (through onnxruntime), runtime and EP choice, autodiff errors. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GraphBuilder, GraphError, ShapeError } from '../../../native-models/src/graph/builder.js';
-import { conv2d, linear } from '../../../native-models/src/graph/layers.js';
-import { backward } from '../../../native-models/src/autodiff/backward.js';
-import { ModelSession, RuntimeError } from '../../../native-models/src/runtime/session.js';
-import { selectExecutionProvider, DEFAULT_EP_ORDER } from '../../../native-models/src/runtime/ep.js';
-import { initWeights } from '../../../native-models/src/nets/init.js';
+import { GraphBuilder, GraphError, ShapeError } from '../../../native-models/src/core/graph/builder.js';
+import { conv2d, linear } from '../../../native-models/src/core/graph/layers.js';
+import { backward } from '../../../native-models/src/core/autodiff/backward.js';
+import { ModelSession, RuntimeError } from '../../../native-models/src/core/runtime/session.js';
+import { selectExecutionProvider, DEFAULT_EP_ORDER } from '../../../native-models/src/core/runtime/ep.js';
+import { initWeights } from '../../../native-models/src/inference/nets/init.js';
 
 const isShape = (re: RegExp) => (e: unknown) => e instanceof ShapeError && e.code === 'E_SHAPE' && re.test(e.message);
 

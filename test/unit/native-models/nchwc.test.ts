@@ -5,16 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GraphBuilder } from '../../../native-models/src/graph/builder.js';
-import { NCHWC_DOMAIN } from '../../../native-models/src/graph/nchwc.js';
-import { nchwcBlockSize } from '../../../native-models/src/runtime/nchwc.js';
-import { gradCheck } from '../../../native-models/src/autodiff/gradcheck.js';
-import { softmaxCrossEntropy } from '../../../native-models/src/graph/losses.js';
-import * as C from '../../../native-models/src/nets/classifier.js';
-import * as U from '../../../native-models/src/nets/unet.js';
-import { Rng } from '../../../native-models/src/nets/rng.js';
-import { GraphRunner } from '../../../native-models/src/nets/common.js';
-import type { Feed } from '../../../native-models/src/runtime/session.js';
+import { GraphBuilder } from '../../../native-models/src/core/graph/builder.js';
+import { NCHWC_DOMAIN } from '../../../native-models/src/core/graph/nchwc.js';
+import { nchwcBlockSize } from '../../../native-models/src/core/runtime/nchwc.js';
+import { gradCheck } from '../../../native-models/src/core/autodiff/gradcheck.js';
+import { softmaxCrossEntropy } from '../../../native-models/src/core/graph/losses.js';
+import * as C from '../../../native-models/src/inference/nets/classifier.js';
+import * as U from '../../../native-models/src/inference/nets/unet.js';
+import { Rng } from '../../../native-models/src/core/rng-mulberry.js';
+import { GraphRunner } from '../../../native-models/src/inference/nets/common.js';
+import type { Feed } from '../../../native-models/src/core/runtime/session.js';
 
 function sampleGraph(): GraphBuilder {
   const b = new GraphBuilder('nchwc_rule');

@@ -1,12 +1,12 @@
 /** UNet: schedule, whole-model gradient check (params and input), StepFn, DDIM-chain input gradient vs FD. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as U from '../../../native-models/src/nets/unet.js';
-import { linearSchedule } from '../../../native-models/src/nets/diffusion-schedule.js';
-import { gradCheck } from '../../../native-models/src/autodiff/gradcheck.js';
-import { mse } from '../../../native-models/src/graph/losses.js';
-import { ModelSession, type Feed } from '../../../native-models/src/runtime/session.js';
-import { Rng } from '../../../native-models/src/nets/rng.js';
+import * as U from '../../../native-models/src/inference/nets/unet.js';
+import { linearSchedule } from '../../../native-models/src/inference/nets/diffusion-schedule.js';
+import { gradCheck } from '../../../native-models/src/core/autodiff/gradcheck.js';
+import { mse } from '../../../native-models/src/core/graph/losses.js';
+import { ModelSession, type Feed } from '../../../native-models/src/core/runtime/session.js';
+import { Rng } from '../../../native-models/src/core/rng-mulberry.js';
 
 const small: U.UnetConfig = { size: 8, width: 4, mults: [1, 2], groups: 2, heads: 2, T: 1000 };
 

@@ -4,13 +4,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GraphBuilder, type Value } from '../../../native-models/src/graph/builder.js';
-import { gradCheck, mulberry32 } from '../../../native-models/src/autodiff/gradcheck.js';
-import { convGradConfig } from '../../../native-models/src/autodiff/rules/conv-pool.js';
-import { VJP_RULES } from '../../../native-models/src/autodiff/registry.js';
-import { backward } from '../../../native-models/src/autodiff/backward.js';
-import { groupNorm } from '../../../native-models/src/graph/layers.js';
-import type { Feed } from '../../../native-models/src/runtime/session.js';
+import { GraphBuilder, type Value } from '../../../native-models/src/core/graph/builder.js';
+import { gradCheck, mulberry32 } from '../../../native-models/src/core/autodiff/gradcheck.js';
+import { convGradConfig } from '../../../native-models/src/core/autodiff/rules/conv-pool.js';
+import { VJP_RULES } from '../../../native-models/src/core/autodiff/registry.js';
+import { backward } from '../../../native-models/src/core/autodiff/backward.js';
+import { groupNorm } from '../../../native-models/src/core/graph/layers.js';
+import type { Feed } from '../../../native-models/src/core/runtime/session.js';
 
 const rand = mulberry32(7);
 type Spec = { shape: number[]; lo?: number; hi?: number; awayFromZero?: number; distinct?: boolean };
@@ -174,7 +174,7 @@ test('GroupNorm (composite op, fused VJP): x, γ and β, 2-D, 1-D and no spatial
 test('GroupNorm\'s fused VJP equals, to float32 rounding, the VJP of the same function decomposed into individually proven ops', async () => {
   // Finite differences in float32 allow ~2 % error; this exact comparison would catch a small wrong term in the fused
   // rule (dx = σ⁻¹γ·ḡ + q·x̂ + r) that a finite-difference check could let through.
-  const { ModelSession } = await import('../../../native-models/src/runtime/session.js');
+  const { ModelSession } = await import('../../../native-models/src/core/runtime/session.js');
   for (const [shape, groups] of [[[2, 6, 3, 4], 3], [[3, 8, 5], 2], [[2, 4, 2, 2], 1]] as [number[], number][]) {
     const c = shape[1], n = shape[0], per = (c / groups) * shape.slice(2).reduce((p, q) => p * q, 1);
     const r = data(S(shape));

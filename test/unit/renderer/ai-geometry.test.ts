@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { frameToModel, letterboxRect, modelToFrame } from '../../../renderer/src/ai/geometry.js';
-import { letterboxResize } from '../../../native-models/src/data/resize.js';
+import { letterboxResize } from '../../../native-models/src/inference/image/resize.js';
 
 /** A black columns×rows frame with a bright w×h block at (x0, y0); returns where the model (size²) sees its peak. */
 function peakAfterResize(columns: number, rows: number, x0: number, y0: number, w: number, h: number, size: number) {

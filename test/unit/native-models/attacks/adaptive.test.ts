@@ -5,12 +5,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { DefencePipeline } from '../../../../native-models/src/pipeline/pipeline.js';
-import type { GradientOracle } from '../../../../native-models/src/attacks/pgd.js';
-import { AttackKit, type DefenceOracleOptions } from '../../../../native-models/src/attacks/oracles.js';
-import { PurifiedLoss } from '../../../../native-models/src/attacks/purified-graph.js';
-import { Rng } from '../../../../native-models/src/nets/rng.js';
-import { ddimTimesteps } from '../../../../native-models/src/pipeline/tstar.js';
+import { DefencePipeline } from '../../../../native-models/src/inference/pipeline/pipeline.js';
+import type { GradientOracle } from '../../../../native-models/src/lab/attacks/pgd.js';
+import { AttackKit, type DefenceOracleOptions } from '../../../../native-models/src/lab/attacks/oracles.js';
+import { PurifiedLoss } from '../../../../native-models/src/lab/attacks/purified-graph.js';
+import { Rng } from '../../../../native-models/src/core/rng-mulberry.js';
+import { ddimTimesteps } from '../../../../native-models/src/inference/pipeline/tstar.js';
 import { tinyBundle, calibrationFor } from '../pipeline/fixtures.js';
 
 const S = 16, SS = S * S;

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as classifier from '../../../../native-models/src/nets/classifier.js';
-import { oneHot } from '../../../../native-models/src/nets/common.js';
-import { AdversarialBatchMaker } from '../../../../native-models/src/recipes/adversarial.js';
-import { Rng } from '../../../../native-models/src/data/rng.js';
+import * as classifier from '../../../../native-models/src/inference/nets/classifier.js';
+import { oneHot } from '../../../../native-models/src/inference/nets/common.js';
+import { AdversarialBatchMaker } from '../../../../native-models/src/lab/recipes/adversarial.js';
+import { Rng } from '../../../../native-models/src/core/rng.js';
 import { C_CFG } from '../pipeline/fixtures.js';
 
 test('AdversarialBatchMaker: replaces the first ⌈f·n⌉ images by in-ball, in-box PGD examples that raise the loss; seeded', async () => {

@@ -1,8 +1,8 @@
 /** Group bootstrap intervals: whole near-duplicate groups are resampled, so copies do not shrink the interval. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { groupBootstrapCI } from '../../../../native-models/src/bench/group-bootstrap.js';
-import { summarise, markdown, type CleanRecord, type Defence, type DefenceEval } from '../../../../native-models/src/bench/robustness-report.js';
+import { groupBootstrapCI } from '../../../../native-models/src/lab/bench/group-bootstrap.js';
+import { summarise, markdown, type CleanRecord, type Defence, type DefenceEval } from '../../../../native-models/src/lab/bench/robustness-report.js';
 
 test('the interval brackets the mean, is seeded, and is wider when copies are grouped', () => {
   // 40 distinct slices, 10 copies each; 8 slices (80 images) wrong

@@ -4,13 +4,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import * as classifier from '../../../../native-models/src/nets/classifier.js';
-import { oneHot } from '../../../../native-models/src/nets/common.js';
-import { crossEntropyRows } from '../../../../native-models/src/attacks/purified-graph.js';
-import { pgd, fgsmOptions, type GradientOracle, type PgdOptions } from '../../../../native-models/src/attacks/pgd.js';
-import { floorF32, l2Dist } from '../../../../native-models/src/attacks/project.js';
-import { Rng } from '../../../../native-models/src/nets/rng.js';
-import type { NamedWeights } from '../../../../native-models/src/tensor.js';
+import * as classifier from '../../../../native-models/src/inference/nets/classifier.js';
+import { oneHot } from '../../../../native-models/src/inference/nets/common.js';
+import { crossEntropyRows } from '../../../../native-models/src/lab/attacks/purified-graph.js';
+import { pgd, fgsmOptions, type GradientOracle, type PgdOptions } from '../../../../native-models/src/lab/attacks/pgd.js';
+import { floorF32, l2Dist } from '../../../../native-models/src/lab/attacks/project.js';
+import { Rng } from '../../../../native-models/src/core/rng-mulberry.js';
+import type { NamedWeights } from '../../../../native-models/src/core/tensor.js';
 
 const CFG: classifier.ClassifierConfig = { size: 16, width: 4, groups: 2, classes: 2 };
 const S = 16, SS = S * S;

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeReport, summarise, type AdvRecord, type CleanRecord, type Defence, type DefenceEval } from '../../../../native-models/src/bench/robustness-report.js';
-import { parseArgs, parseEps, selectImages } from '../../../../native-models/src/bench/robustness-bench.js';
-import { groupSplit, randomSplit } from '../../../../native-models/src/data/split.js';
-import type { ImageDataset } from '../../../../native-models/src/data/dataset.js';
+import { writeReport, summarise, type AdvRecord, type CleanRecord, type Defence, type DefenceEval } from '../../../../native-models/src/lab/bench/robustness-report.js';
+import { parseArgs, parseEps, selectImages } from '../../../../native-models/src/lab/bench/robustness-bench.js';
+import { groupSplit, randomSplit } from '../../../../native-models/src/lab/data/split.js';
+import type { ImageDataset } from '../../../../native-models/src/core/train/dataset.js';
 
 const ev = (pred: number, flagged = false): Record<Defence, DefenceEval> => ({
   undefended: { pred }, 'mae-reject': { pred, flagged }, 'purify-all': { pred }, adaptive: { pred, flagged },

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Augmenter } from '../../../../native-models/src/data/augment.js';
-import { Rng } from '../../../../native-models/src/data/rng.js';
-import { ImageDataset } from '../../../../native-models/src/data/dataset.js';
+import { Augmenter } from '../../../../native-models/src/core/train/augment.js';
+import { Rng } from '../../../../native-models/src/core/rng.js';
+import { ImageDataset } from '../../../../native-models/src/core/train/dataset.js';
 
 function toyDataset(n = 10, size = 16): ImageDataset {
   const images = new Float32Array(n * size * size);

@@ -1,15 +1,15 @@
 /**
  * Checks on the real Br35H folder. Skipped (with a message) where /work/shared/datasets/br35h is absent.
  * Only the split (from NEAR_DUPLICATES.tsv) and the PNG-named-.jpg files are checked here: decoding all 2,594
- * labelled files takes about a minute and is done by `native-models/src/data/check-decode.ts`.
+ * labelled files takes about a minute and is done by `native-models/src/lab/data/check-decode.ts`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseGroupTable } from '../../../../native-models/src/data/folder.js';
-import { groupSplit, leakage, randomSplit } from '../../../../native-models/src/data/split.js';
-import { decodeImage } from '../../../../native-models/src/data/decode.js';
+import { parseGroupTable } from '../../../../native-models/src/lab/data/folder.js';
+import { groupSplit, leakage, randomSplit } from '../../../../native-models/src/lab/data/split.js';
+import { decodeImage } from '../../../../native-models/src/inference/image/decode.js';
 
 const DIR = process.env.BR35H_DIR ?? '/work/shared/datasets/br35h';
 const skip = existsSync(join(DIR, 'NEAR_DUPLICATES.tsv')) ? false : `Br35H not found at ${DIR} (set BR35H_DIR); skipping real-data checks`;

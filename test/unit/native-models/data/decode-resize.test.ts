@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeImage, sniffFormat, ImageDecodeError } from '../../../../native-models/src/data/decode.js';
-import { letterboxResize } from '../../../../native-models/src/data/resize.js';
-import { datasetFromFrames, frameToUnit } from '../../../../native-models/src/data/frames.js';
+import { decodeImage, sniffFormat, ImageDecodeError } from '../../../../native-models/src/inference/image/decode.js';
+import { letterboxResize } from '../../../../native-models/src/inference/image/resize.js';
+import { datasetFromFrames, frameToUnit } from '../../../../native-models/src/inference/image/frames.js';
 import { jpegBytes, pngBytes } from './fixtures.js';
 
 test('a PNG named .jpg is decoded as PNG by content', () => {

@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadYesNoFolder } from '../../../../native-models/src/data/folder.js';
-import { DatasetError } from '../../../../native-models/src/data/dataset.js';
-import { cachePaths } from '../../../../native-models/src/data/cache.js';
-import { groupSplit } from '../../../../native-models/src/data/split.js';
-import { datasetCommand } from '../../../../native-models/src/data/cli.js';
+import { loadYesNoFolder } from '../../../../native-models/src/lab/data/folder.js';
+import { DatasetError } from '../../../../native-models/src/core/train/dataset.js';
+import { cachePaths } from '../../../../native-models/src/lab/data/cache.js';
+import { groupSplit } from '../../../../native-models/src/lab/data/split.js';
+import { datasetCommand } from '../../../../native-models/src/lab/data/cli.js';
 import { jpegBytes, writeYesNoFolder } from './fixtures.js';
 
 function tmp(): string {

@@ -1,10 +1,10 @@
 /** Lesion synthesis: painted inside the head only, deterministic, typed refusal of bad options, labels flipped. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { synthesiseLesion } from '../../../../native-models/src/data/lesion.js';
-import { addLesions, augmentedFactory, RecipeError } from '../../../../native-models/src/recipes/common.js';
-import { ImageDataset } from '../../../../native-models/src/data/dataset.js';
-import { Rng } from '../../../../native-models/src/data/rng.js';
+import { synthesiseLesion } from '../../../../native-models/src/lab/data/lesion.js';
+import { addLesions, augmentedFactory, RecipeError } from '../../../../native-models/src/lab/recipes/common.js';
+import { ImageDataset } from '../../../../native-models/src/core/train/dataset.js';
+import { Rng } from '../../../../native-models/src/core/rng.js';
 
 /** A 64×64 "head": a grey disk (0.4) of radius 24 with a darker ring, on black. */
 function head(S = 64): Float32Array {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng, deriveSeed, mix32 } from '../../../../native-models/src/data/rng.js';
+import { Rng, deriveSeed, mix32 } from '../../../../native-models/src/core/rng.js';
 
 test('mulberry32 stream is pinned (identical on every machine)', () => {
   const r = new Rng(42);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { groupSplit, randomSplit, leakage, trainHoldout, SplitError } from '../../../../native-models/src/data/split.js';
+import { groupSplit, randomSplit, leakage, trainHoldout, SplitError } from '../../../../native-models/src/lab/data/split.js';
 
 /** 200 files in 60 groups; groups 0..19 are class 1, 20..59 class 0; group sizes vary. */
 function toy(): { labels: Int32Array; groups: Int32Array } {

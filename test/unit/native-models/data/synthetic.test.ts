@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSynthetic, SYNTHETIC_CAVEAT, DEFAULT_TEMPLATE, DEFAULT_MASK_DIR } from '../../../../native-models/src/data/synthetic.js';
-import { groupSplit } from '../../../../native-models/src/data/split.js';
+import { loadSynthetic, SYNTHETIC_CAVEAT, DEFAULT_TEMPLATE, DEFAULT_MASK_DIR } from '../../../../native-models/src/lab/data/synthetic.js';
+import { groupSplit } from '../../../../native-models/src/lab/data/split.js';
 
 const skip = existsSync(DEFAULT_TEMPLATE) && existsSync(`${DEFAULT_MASK_DIR}/24.voi`)
   ? false : 'mricron-data / mricron-doc not installed (apt-get install mricron-data mricron-doc); skipping the synthetic stand-in';

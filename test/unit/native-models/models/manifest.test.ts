@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import {
   DEFAULT_MODELS_DIR, ModelError, ModelIntegrityError, loadModel, parseManifest, readManifest, updateManifest, type ManifestEntry,
-} from '../../../../native-models/src/models/manifest.js';
-import { saveWeights } from '../../../../native-models/src/weights-io.js';
-import { tensor, type NamedWeights } from '../../../../native-models/src/tensor.js';
+} from '../../../../native-models/src/inference/models/manifest.js';
+import { saveWeights } from '../../../../native-models/src/core/weights-io.js';
+import { tensor, type NamedWeights } from '../../../../native-models/src/core/tensor.js';
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'mfp-models-'));

@@ -5,22 +5,22 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { parseTrainArgs } from '../../../../native-models/src/recipes/cli.js';
-import { RecipeError, applyOverrides, augmentedFactory, configHash, prepareRunDir, type TrainingData } from '../../../../native-models/src/recipes/common.js';
-import { EmaOptimizer } from '../../../../native-models/src/recipes/ema.js';
-import { TailAverageOptimizer } from '../../../../native-models/src/recipes/swa.js';
-import { sampleTimestep } from '../../../../native-models/src/recipes/diffusion.js';
-import { ddimTimesteps } from '../../../../native-models/src/recipes/ddim.js';
-import { gridPng } from '../../../../native-models/src/recipes/png.js';
-import { betaSample, selectionScore, runClassifierRecipe } from '../../../../native-models/src/recipes/classifier.js';
-import { renderModelCard, writeArtifact, DATA_LICENCE_NOTE } from '../../../../native-models/src/models/card.js';
-import { loadModel } from '../../../../native-models/src/models/manifest.js';
-import type { RecipeOutcome } from '../../../../native-models/src/recipes/types.js';
-import { AdamW } from '../../../../native-models/src/train/optim.js';
-import { ImageDataset } from '../../../../native-models/src/data/dataset.js';
-import { groupSplit, randomSplit, trainHoldout } from '../../../../native-models/src/data/split.js';
-import { Rng } from '../../../../native-models/src/data/rng.js';
-import { tensor, type NamedWeights } from '../../../../native-models/src/tensor.js';
+import { parseTrainArgs } from '../../../../native-models/src/lab/recipes/cli.js';
+import { RecipeError, applyOverrides, augmentedFactory, configHash, prepareRunDir, type TrainingData } from '../../../../native-models/src/lab/recipes/common.js';
+import { EmaOptimizer } from '../../../../native-models/src/lab/recipes/ema.js';
+import { TailAverageOptimizer } from '../../../../native-models/src/lab/recipes/swa.js';
+import { sampleTimestep } from '../../../../native-models/src/lab/recipes/diffusion.js';
+import { ddimTimesteps } from '../../../../native-models/src/lab/recipes/ddim.js';
+import { gridPng } from '../../../../native-models/src/lab/recipes/png.js';
+import { betaSample, selectionScore, runClassifierRecipe } from '../../../../native-models/src/lab/recipes/classifier.js';
+import { renderModelCard, writeArtifact, DATA_LICENCE_NOTE } from '../../../../native-models/src/lab/recipes/card.js';
+import { loadModel } from '../../../../native-models/src/inference/models/manifest.js';
+import type { RecipeOutcome } from '../../../../native-models/src/lab/recipes/types.js';
+import { AdamW } from '../../../../native-models/src/core/train/optim.js';
+import { ImageDataset } from '../../../../native-models/src/core/train/dataset.js';
+import { groupSplit, randomSplit, trainHoldout } from '../../../../native-models/src/lab/data/split.js';
+import { Rng } from '../../../../native-models/src/core/rng.js';
+import { tensor, type NamedWeights } from '../../../../native-models/src/core/tensor.js';
 
 test('parseTrainArgs: defaults, options and usage errors', () => {
   const a = parseTrainArgs(['classifier', '--data', '/d', '--epochs', '5', '--seed', '3', '--threads', '1', '--json']);
@@ -232,8 +232,8 @@ test('betaSample: λ in (0, 1) with mean 1/2 for Beta(α, α)', () => {
 });
 
 test('MAE and UNet train steps draw masks / timesteps / noise from batch.seed when the trainer sets it', async () => {
-  const M = await import('../../../../native-models/src/nets/mae.js');
-  const U = await import('../../../../native-models/src/nets/unet.js');
+  const M = await import('../../../../native-models/src/inference/nets/mae.js');
+  const U = await import('../../../../native-models/src/inference/nets/unet.js');
   const maeCfg = { size: 16, patch: 4, maskRatio: 0.75, dim: 16, depth: 1, heads: 2, decoderDim: 8, decoderDepth: 1, decoderHeads: 2, mlpRatio: 2 };
   const unetCfg = { size: 8, width: 4, mults: [1, 2], groups: 2, heads: 2, T: 1000 };
   const cases = [

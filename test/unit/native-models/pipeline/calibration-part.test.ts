@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { calibrationPart } from '../../../../native-models/src/pipeline/cli.js';
-import { groupSplit, trainHoldout } from '../../../../native-models/src/data/split.js';
-import { PipelineError } from '../../../../native-models/src/pipeline/errors.js';
+import { calibrationPart } from '../../../../native-models/src/lab/calibrate-cli.js';
+import { groupSplit, trainHoldout } from '../../../../native-models/src/lab/data/split.js';
+import { PipelineError } from '../../../../native-models/src/inference/pipeline/errors.js';
 
 /** 300 files in 90 groups, two classes. */
 function toy() {

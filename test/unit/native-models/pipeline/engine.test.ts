@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EngineCore } from '../../../../native-models/src/engine/core.js';
-import { startWorkerEngine } from '../../../../native-models/src/engine/worker-host.js';
-import { PipelineError } from '../../../../native-models/src/pipeline/errors.js';
+import { EngineCore } from '../../../../native-models/src/inference/engine/core.js';
+import { startWorkerEngine } from '../../../../native-models/src/inference/engine/worker-host.js';
+import { PipelineError } from '../../../../native-models/src/inference/pipeline/errors.js';
 import { calibrationFor, images, tinyBundle } from './fixtures.js';
 
 const bundle = tinyBundle();

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ddimTimesteps, tStarOf, checkTStarMap } from '../../../../native-models/src/pipeline/tstar.js';
-import { quantileThreshold, auroc, groupTransfer, checkCalibration } from '../../../../native-models/src/pipeline/calibrate.js';
+import { ddimTimesteps, tStarOf, checkTStarMap } from '../../../../native-models/src/inference/pipeline/tstar.js';
+import { quantileThreshold, auroc, groupTransfer, checkCalibration } from '../../../../native-models/src/inference/pipeline/calibrate.js';
 import { readFileSync } from 'node:fs';
-import { Rng } from '../../../../native-models/src/data/rng.js';
-import { detectorMaskOrders, maskFeeds } from '../../../../native-models/src/pipeline/detector.js';
-import { sampleMask, MAE_DEFAULT, keptOf } from '../../../../native-models/src/nets/mae.js';
-import { PipelineError } from '../../../../native-models/src/pipeline/errors.js';
+import { Rng } from '../../../../native-models/src/core/rng.js';
+import { detectorMaskOrders, maskFeeds } from '../../../../native-models/src/inference/pipeline/detector.js';
+import { sampleMask, MAE_DEFAULT, keptOf } from '../../../../native-models/src/inference/nets/mae.js';
+import { PipelineError } from '../../../../native-models/src/inference/pipeline/errors.js';
 import { M_CFG } from './fixtures.js';
 
 const MAP = { threshold: 0.01, sHi: 0.03, tMin: 50, tMax: 150 };

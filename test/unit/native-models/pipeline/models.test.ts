@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_MODELS_DIR, heldOutPerformance, loadModelBundle, seededBundle } from '../../../../native-models/src/pipeline/models.js';
+import { DEFAULT_MODELS_DIR, heldOutPerformance, loadModelBundle, seededBundle } from '../../../../native-models/src/inference/pipeline/models.js';
 
 const good = { split: 'br35h-group-v1 (seed 42)', metrics: { test: { count: 457, accuracy: 0.8884, accuracyCi95: [0.8189, 0.9466], recallYes: 0.9037, recallNo: 0.8663 } } };
 

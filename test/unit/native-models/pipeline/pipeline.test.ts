@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DefencePipeline } from '../../../../native-models/src/pipeline/pipeline.js';
-import { Purifier } from '../../../../native-models/src/pipeline/ddim.js';
-import { PipelineError } from '../../../../native-models/src/pipeline/errors.js';
-import { tStarMapOf } from '../../../../native-models/src/pipeline/calibrate.js';
-import { ddimTimesteps, tStarOf } from '../../../../native-models/src/pipeline/tstar.js';
-import { GraphBuilder } from '../../../../native-models/src/graph/builder.js';
-import { ddimChain } from '../../../../native-models/src/nets/unet.js';
-import { ModelSession } from '../../../../native-models/src/runtime/session.js';
-import { Rng } from '../../../../native-models/src/nets/rng.js';
+import { DefencePipeline } from '../../../../native-models/src/inference/pipeline/pipeline.js';
+import { Purifier } from '../../../../native-models/src/inference/pipeline/ddim.js';
+import { PipelineError } from '../../../../native-models/src/inference/pipeline/errors.js';
+import { tStarMapOf } from '../../../../native-models/src/inference/pipeline/calibrate.js';
+import { ddimTimesteps, tStarOf } from '../../../../native-models/src/inference/pipeline/tstar.js';
+import { GraphBuilder } from '../../../../native-models/src/core/graph/builder.js';
+import { ddimChain } from '../../../../native-models/src/inference/nets/unet.js';
+import { ModelSession } from '../../../../native-models/src/core/runtime/session.js';
+import { Rng } from '../../../../native-models/src/core/rng-mulberry.js';
 import { calibrationFor, images, tinyBundle, U_CFG } from './fixtures.js';
 
 const bundle = tinyBundle();

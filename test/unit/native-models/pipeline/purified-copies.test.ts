@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withPurifiedCopies } from '../../../../native-models/src/recipes/purified-copies.js';
-import { Purifier } from '../../../../native-models/src/pipeline/ddim.js';
-import { ddimTimesteps } from '../../../../native-models/src/pipeline/tstar.js';
-import { ImageDataset } from '../../../../native-models/src/data/dataset.js';
+import { withPurifiedCopies } from '../../../../native-models/src/lab/recipes/purified-copies.js';
+import { Purifier } from '../../../../native-models/src/inference/pipeline/ddim.js';
+import { ddimTimesteps } from '../../../../native-models/src/inference/pipeline/tstar.js';
+import { ImageDataset } from '../../../../native-models/src/core/train/dataset.js';
 import { images, tinyBundle } from './fixtures.js';
 
 test('withPurifiedCopies: originals plus one purified copy each, labels and groups kept, made as the pipeline makes them, cached', async () => {
@@ -36,7 +36,7 @@ test('withPurifiedCopies: originals plus one purified copy each, labels and grou
     assert.ok(copy.every((v) => v >= 0 && v <= 1));
     // The same purification the pipeline's Purifier gives for that t* and seed.
     const purifier = new Purifier(bundle.unet.config, bundle.unet.weights, { ep: 'cpu', threads: 1 });
-    const { deriveSeed } = await import('../../../../native-models/src/data/rng.js');
+    const { deriveSeed } = await import('../../../../native-models/src/core/rng.js');
     const [ref] = await purifier.purify([{ x: ds.image(4), timesteps: ddimTimesteps(a.tStars[1], 2), seed: deriveSeed(3, 0x6464, 1) }]);
     await purifier.release();
     assert.deepEqual([...copy], [...ref]);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createServices } from '../../../../electron/node/services/services.js';
 import { createRouter } from '../../../../electron/node/router/router.js';
 import { ApiError } from '../../../../electron/common/api-error.js';
-import { EngineCore } from '../../../../native-models/src/engine/core.js';
+import { EngineCore } from '../../../../native-models/src/inference/engine/core.js';
 import { imageFile } from '../../workstation/dicom-writer.js';
 import { calibrationFor, tinyBundle } from './fixtures.js';
 

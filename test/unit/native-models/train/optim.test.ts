@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AdamW, SGD, clipGradNorm, gradNorm, constantLr, cosineWithWarmup, optimizerFromState, OptimizerError } from '../../../../native-models/src/train/optim.js';
-import { tensor, type NamedWeights } from '../../../../native-models/src/tensor.js';
+import { AdamW, SGD, clipGradNorm, gradNorm, constantLr, cosineWithWarmup, optimizerFromState, OptimizerError } from '../../../../native-models/src/core/train/optim.js';
+import { tensor, type NamedWeights } from '../../../../native-models/src/core/tensor.js';
 
 const W = (): NamedWeights => new Map([['a', tensor([3], [1, -2, 0.5])], ['b', tensor([1], [0.25])]]);
 const G = (k: number): NamedWeights => new Map([['a', tensor([3], [0.1 * k, -0.3, 0.2 + k])], ['b', tensor([1], [-0.5 * k])]]);

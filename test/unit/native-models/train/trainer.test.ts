@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { train, TrainError, type TrainOptions } from '../../../../native-models/src/train/trainer.js';
-import { datasetFactory, batchesPerEpoch } from '../../../../native-models/src/train/data.js';
-import { AdamW, SGD, cosineWithWarmup } from '../../../../native-models/src/train/optim.js';
-import { ProgressBar, formatProgress } from '../../../../native-models/src/train/progress.js';
-import type { Batch, StepFn, EvalFn } from '../../../../native-models/src/train/types.js';
-import { ImageDataset } from '../../../../native-models/src/data/dataset.js';
-import { Rng } from '../../../../native-models/src/data/rng.js';
-import { tensor, type NamedWeights } from '../../../../native-models/src/tensor.js';
+import { train, TrainError, type TrainOptions } from '../../../../native-models/src/core/train/trainer.js';
+import { datasetFactory, batchesPerEpoch } from '../../../../native-models/src/core/train/data.js';
+import { AdamW, SGD, cosineWithWarmup } from '../../../../native-models/src/core/train/optim.js';
+import { ProgressBar, formatProgress } from '../../../../native-models/src/core/train/progress.js';
+import type { Batch, StepFn, EvalFn } from '../../../../native-models/src/core/train/types.js';
+import { ImageDataset } from '../../../../native-models/src/core/train/dataset.js';
+import { Rng } from '../../../../native-models/src/core/rng.js';
+import { tensor, type NamedWeights } from '../../../../native-models/src/core/tensor.js';
 
 const S = 4, D = S * S;
 

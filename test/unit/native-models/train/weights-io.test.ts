@@ -4,8 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { decodeWeights, encodeWeights, loadWeights, saveWeights, WeightsFormatError } from '../../../../native-models/src/weights-io.js';
-import { tensor, type NamedWeights } from '../../../../native-models/src/tensor.js';
+import { decodeWeights, encodeWeights, loadWeights, saveWeights, WeightsFormatError } from '../../../../native-models/src/core/weights-io.js';
+import { tensor, type NamedWeights } from '../../../../native-models/src/core/tensor.js';
 
 const sample = (): NamedWeights => new Map([
   ['conv1.w', tensor([2, 1, 2, 2], [1, 2, 3, 4, -1, -2, 1e-30, Number.MAX_VALUE / 1e10])],

@@ -1,0 +1,125 @@
+/**
+ * `medfedpure dataset info|split` — inspect a dataset and the splits every report must name.
+ *
+ *   medfedpure dataset info  --data DIR [--size 64] [--json]
+ *   medfedpure dataset split --data DIR [--size 64] [--seed 42] [--json]
+ *   medfedpure dataset info  --synthetic [--size 64] [--json]      (Colin27 + lesion-mask stand-in)
+ * Options: --cache-dir DIR (default <repo>/.cache/datasets), --no-cache.
+ *
+ * `split` prints, for the leakage-free group split and the paper's (leaky) random 80/20 split, the files, classes and
+ * groups of every part, and how many test files have a near-duplicate twin in train/val.
+ */
+import { loadYesNoFolder } from './folder.js';
+import { loadSynthetic, SYNTHETIC_CAVEAT } from './synthetic.js';
+import type { ImageDataset } from '../../core/train/dataset.js';
+import { groupSplit, leakage, randomSplit, type DatasetSplit } from './split.js';
+
+const USAGE = `usage: medfedpure dataset info|split (--data DIR | --synthetic) [--size 64] [--seed 42] [--json] [--cache-dir DIR] [--no-cache]`;
+
+interface Args {
+  sub: string;
+  data?: string;
+  synthetic: boolean;
+  size: number;
+  seed: number;
+  json: boolean;
+  cacheDir?: string | null;
+}
+
+function parse(argv: string[]): Args | string {
+  const [sub, ...rest] = argv;
+  if (sub !== 'info' && sub !== 'split') return `unknown subcommand ${sub ?? '(none)'}`;
+  const a: Args = { sub, synthetic: false, size: 64, seed: 42, json: false };
+  for (let i = 0; i < rest.length; i++) {
+    const k = rest[i];
+    const val = () => {
+      const v = rest[++i];
+      if (v === undefined) throw new Error(`${k} needs a value`);
+      return v;
+    };
+    try {
+      if (k === '--data') a.data = val();
+      else if (k === '--synthetic') a.synthetic = true;
+      else if (k === '--size') a.size = Number(val());
+      else if (k === '--seed') a.seed = Number(val());
+      else if (k === '--json') a.json = true;
+      else if (k === '--cache-dir') a.cacheDir = val();
+      else if (k === '--no-cache') a.cacheDir = null;
+      else return `unknown option ${k}`;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+  if (!a.data && !a.synthetic) return '--data DIR or --synthetic is required';
+  if (!(Number.isInteger(a.size) && a.size >= 8 && a.size <= 1024)) return '--size must be an integer in [8, 1024]';
+  if (!Number.isInteger(a.seed)) return '--seed must be an integer';
+  return a;
+}
+
+function partSummary(ds: ImageDataset, idx: Int32Array) {
+  const [no, yes] = ds.classCounts(idx);
+  return { files: idx.length, yes, no, groups: new Set([...idx].map((i) => ds.groups[i])).size };
+}
+
+function splitSummary(ds: ImageDataset, s: DatasetSplit) {
+  return {
+    name: s.scheme, leaky: s.leaky, label: s.label, seed: s.seed,
+    parts: {
+      [s.names.train]: partSummary(ds, s.train),
+      [s.names.val]: partSummary(ds, s.val),
+      [s.names.test]: partSummary(ds, s.test),
+    },
+    leakage: leakage(s, ds.groups),
+  };
+}
+
+export async function datasetCommand(argv: string[]): Promise<number> {
+  const a = parse(argv);
+  if (typeof a === 'string') {
+    console.error(`${a}\n${USAGE}`);
+    return 2;
+  }
+  let ds: ImageDataset;
+  try {
+    ds = a.synthetic
+      ? await loadSynthetic({ size: a.size, ...(a.cacheDir !== undefined ? { cacheDir: a.cacheDir } : {}) })
+      : await loadYesNoFolder(a.data!, {
+        size: a.size,
+        ...(a.cacheDir !== undefined ? { cacheDir: a.cacheDir } : {}),
+        onProgress: a.json || !process.stderr.isTTY ? undefined : (d, n) => { if (d % 50 === 0 || d === n) process.stderr.write(`\rdecoding ${d}/${n}`); if (d === n) process.stderr.write('\n'); },
+      });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    console.error(`dataset: ${err.code ? `[${err.code}] ` : ''}${err.message}`);
+    return 1;
+  }
+  const [no, yes] = ds.classCounts();
+  const info = {
+    name: ds.name, source: ds.meta.source, caveat: ds.meta.caveat ?? null, size: ds.size, count: ds.count, yes, no,
+    groups: new Set(ds.groups).size, groupSource: ds.meta.groupSource, fingerprint: ds.meta.fingerprint,
+    fromCache: ds.meta.fromCache ?? false, skipped: ds.meta.skipped ?? [],
+  };
+  const splits = a.sub === 'split'
+    ? [splitSummary(ds, groupSplit(ds.labels, ds.groups, { seed: a.seed })), splitSummary(ds, randomSplit(ds.count, { seed: a.seed }))]
+    : undefined;
+  if (a.json) {
+    console.log(JSON.stringify(splits ? { ...info, splits } : info, null, 2));
+    return 0;
+  }
+  const lines = [
+    `dataset ${info.name} (${info.source})${info.caveat ? ` — ${info.caveat}` : ''}`,
+    `  ${info.count} images at ${info.size}×${info.size}: yes ${yes}, no ${no}; ${info.groups} groups (${info.groupSource})`,
+    `  fingerprint ${info.fingerprint.slice(0, 16)}…${info.fromCache ? ' (from cache)' : ''}`,
+  ];
+  for (const s of info.skipped) lines.push(`  skipped ${s.path}: ${s.error}`);
+  for (const s of splits ?? []) {
+    lines.push('', `split ${s.name}${s.leaky ? '  ** LEAKY **' : ''}: ${s.label}`);
+    for (const [name, p] of Object.entries(s.parts)) {
+      lines.push(`  ${name.padEnd(20)} ${String(p.files).padStart(5)} files  yes ${String(p.yes).padStart(5)}  no ${String(p.no).padStart(5)}  groups ${String(p.groups).padStart(4)}`);
+    }
+    lines.push(`  test files with a near-duplicate in train/val: ${s.leakage.testFilesWithTwinInTrain} of ${s.leakage.testFiles}`);
+  }
+  if (info.caveat === SYNTHETIC_CAVEAT) lines.push('', `Numbers on this dataset: ${SYNTHETIC_CAVEAT}.`);
+  console.log(lines.join('\n'));
+  return 0;
+}

@@ -1,0 +1,410 @@
+/**
+ * Classifier recipe: the compact residual CNN of nets/classifier.ts (tumour / no tumour, `body.*` shared in FL,
+ * `head.*` site-local), trained on the group-split train part (optionally train + val), evaluated on group-test once.
+ *
+ *   net        width 24 at 64 px (stages 24/48/96/192 channels, ≈0.68 M parameters), GroupNorm(4)
+ *   loss       softmax cross-entropy (label smoothing off by default; the training graph takes a target distribution)
+ *   optimiser  AdamW (β 0.9/0.999, decoupled weight decay 1e-4 on kernels only), peak lr 1e-3, no warm-up,
+ *              cosine decay to 1e-5, gradient clipping at global norm 5
+ *   batch      32, last short batch dropped (one compiled graph)
+ *   augment    flip p 0.5, rotation ±10°, scale 0.9–1.1, shift ±5 %, contrast ±20 %, then light Gaussian pixel
+ *              noise (p 0.3, σ ~ U[0, 0.02]) so mildly noisy or purified images stay in-distribution
+ *   adversarial  half of every batch replaced by PGD-ℓ∞ adversarials at ε = 2/255 (3 steps) against the current
+ *              weights (recipes/adversarial.ts); on group-val this kept clean accuracy (97.0 → 97.0 %) and raised
+ *              accuracy under PGD-ℓ∞ 2/255 (K = 10) from 72.2 % to 87.7 %
+ *   budget     25 epochs. Shipped weights: the mean of the weights over the last `swaEpochs` epochs (tail averaging,
+ *              recipes/swa.ts), or with swaEpochs = 0 the best epoch by validation score.
+ *   fit        `includeVal` trains on train + val with this fixed budget (the recipe itself was chosen on val with
+ *              includeVal = false); the group-test part is evaluated once, after training, in every mode.
+ *
+ * Why this recipe (measured on group-val, 2026-11-29; native-models/models/README.md): the earlier, stronger one
+ * (lr 2e-3, wd 0.05, label smoothing, ±15° / gamma / brightness, more noise) cost 4–7 points, and best-by-val
+ * selection on the 55-group val part picked lucky early peaks. Group-val turned out to be an easy draw (96–98 % for
+ * every recipe); the recipe study mode (`studyHoldout`, session 4) scores on group-val + the calibration holdout,
+ * where this recipe gets 85–86 % and 128-px input, stronger intensity augmentation and lesion synthesis did not
+ * beat it (native-models/models/README.md).
+ */
+import * as classifier from '../../inference/nets/classifier.js';
+import { GraphRunner, runStep } from '../../inference/nets/common.js';
+import { AdamW, cosineWithWarmup } from '../../core/train/optim.js';
+import { train } from '../../core/train/trainer.js';
+import type { StepFn } from '../../core/train/types.js';
+import type { NamedWeights } from '../../core/tensor.js';
+import type { ImageDataset } from '../../core/train/dataset.js';
+import type { AugmentOptions } from '../../core/train/augment.js';
+import { deriveSeed, Rng } from '../../core/rng.js';
+import {
+  BatchedRunner, RecipeError, SPLIT_SEED, TimeLedger, applyOverrides, augmentedFactory, decayMatricesOnly, gatherImages, prepareRunDir, type NoiseOptions,
+} from './common.js';
+import { groupBootstrapCI } from '../bench/group-bootstrap.js';
+import type { RecipeOutcome, RecipeRunOptions } from './types.js';
+import { TailAverageOptimizer } from './swa.js';
+import { withPurifiedCopies } from './purified-copies.js';
+import { AdversarialBatchMaker, type AdversarialTrainingOptions } from './adversarial.js';
+import { loadModelBundle } from '../../inference/pipeline/models.js';
+import { PURIFICATION_DEFAULTS } from '../../inference/pipeline/calibrate.js';
+import { TRAIN_HOLDOUT_SEED, randomSplit, trainHoldout, type DatasetSplit } from '../data/split.js';
+
+export interface ClassifierRecipe {
+  net: classifier.ClassifierConfig;
+  batch: number;
+  epochs: number;
+  peakLr: number;
+  minLr: number;
+  warmupEpochs: number;
+  weightDecay: number;
+  clipNorm: number;
+  labelSmoothing: number;
+  /** Mixup (Zhang et al. 2018): λ ~ Beta(α, α) per batch, images and targets mixed with a shuffled copy; 0 = off. */
+  mixupAlpha: number;
+  augment: AugmentOptions;
+  noise: NoiseOptions;
+  /**
+   * Lesion synthesis (data/lesion.ts): probability that a no-tumour training image becomes a tumour example with a
+   * painted blob, so the lesion, not the contrast or framing, separates the classes (0 = off).
+   */
+  lesionSynthP: number;
+  /** Average the weights over the last N epochs and ship the mean (0 = ship the best epoch by validation). */
+  swaEpochs: number;
+  /**
+   * Adversarial training (recipes/adversarial.ts): PGD-ℓ∞ radius in /255 units (0 = off), PGD steps, and the share
+   * of each batch replaced by adversarial versions.
+   */
+  advEps255: number;
+  advSteps: number;
+  advFraction: number;
+  /** Train on train + val (fixed budget, no selection); val metrics are then training-set figures. */
+  includeVal: boolean;
+  /**
+   * Purification-aware training: also train on one DDIM-purified copy of every training image, made by the shipped
+   * diffusion model as the pipeline makes them (recipes/purified-copies.ts), so the classifier keeps its accuracy
+   * behind the purifier. The copies double the images per epoch.
+   */
+  purifiedCopies: boolean;
+  /**
+   * Recipe study (0 = off): fit on group-train minus a class-stratified `studyHoldout` share of its groups
+   * (data/split.ts trainHoldout, the MAE's calibration-holdout seed, so 0.25 holds out exactly the MAE's holdout),
+   * and score on group-val + that holdout; group-test is not read. Group-val alone (55 groups) scores every recipe
+   * at 96–98 %; with the holdout (133 groups) the same recipes score 83–87 %, close to group-test, so recipes
+   * can be told apart without touching the test part. A study run is not a product model: the CLI wants `--out`.
+   */
+  studyHoldout: number;
+  /**
+   * The paper's random 80/20 file-level split instead of the group split (data/split.ts randomSplit, seed 42).
+   * LEAKY: copies of one slice land on both sides, so its test accuracy is inflated. It exists only to put our
+   * figure next to the paper's; the test figures are also given separately for test images with and without a
+   * near-duplicate in the fitted images. Not a product model: the CLI wants `--out`.
+   */
+  leakySplit: boolean;
+}
+
+export const CLASSIFIER_RECIPE: ClassifierRecipe = {
+  net: { ...classifier.CLASSIFIER_DEFAULT, width: 24 },
+  batch: 32,
+  epochs: 25,
+  peakLr: 1e-3,
+  minLr: 1e-5,
+  warmupEpochs: 0,
+  weightDecay: 1e-4,
+  clipNorm: 5,
+  labelSmoothing: 0,
+  mixupAlpha: 0,
+  augment: { flipP: 0.5, rotateDeg: 10, scaleMin: 0.9, scaleMax: 1.1, translate: 0.05, contrast: 0.2, brightness: 0, gammaMax: 1 },
+  noise: { p: 0.3, sigmaMax: 0.02 },
+  lesionSynthP: 0,
+  advEps255: 2,
+  advSteps: 3,
+  advFraction: 0.5,
+  swaEpochs: 5,
+  includeVal: false,
+  purifiedCopies: false,
+  studyHoldout: 0,
+  leakySplit: false,
+};
+
+/** Gamma(a) sample (Marsaglia–Tsang; a < 1 via the a + 1 boost). */
+function gammaSample(rng: Rng, a: number): number {
+  if (a < 1) return gammaSample(rng, a + 1) * Math.pow(Math.max(rng.next(), 1e-12), 1 / a);
+  const d = a - 1 / 3, c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    let x: number, v: number;
+    do { x = rng.normal(); v = 1 + c * x; } while (v <= 0);
+    v = v * v * v;
+    const u = rng.next();
+    if (u < 1 - 0.0331 * x ** 4 || Math.log(Math.max(u, 1e-300)) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
+  }
+}
+
+/** λ ~ Beta(α, α). */
+export function betaSample(rng: Rng, alpha: number): number {
+  const a = gammaSample(rng, alpha), b = gammaSample(rng, alpha);
+  return a / (a + b);
+}
+
+const MIXUP_STREAM = 0x6d697875; // 'mixu'
+
+/**
+ * Softmax cross-entropy against label-smoothed targets, optionally with mixup drawn from the trainer's per-step
+ * seed (resume stays exact); reports batch accuracy against the unmixed labels.
+ */
+export function smoothedStep(cfg: classifier.ClassifierConfig, smoothing: number, threads: number, mixupAlpha = 0,
+  adversarial: AdversarialTrainingOptions | null = null): StepFn & { release(): Promise<void> } {
+  const runner = new GraphRunner({ threads });
+  const adv = adversarial && adversarial.eps255 > 0 ? new AdversarialBatchMaker(cfg, adversarial, threads) : null;
+  const k = cfg.classes;
+  const step: StepFn = async (weights, batch) => {
+    const n = batch.x.shape[0];
+    if (!batch.y || batch.y.length !== n) throw new Error(`classifier step needs ${n} labels`);
+    const onehot = new Float32Array(n * k).fill(smoothing / k);
+    for (let i = 0; i < n; i++) onehot[i * k + batch.y[i]] += 1 - smoothing;
+    let x = adv ? await adv.make(weights, batch.x, batch.y, batch.seed ?? 0) : batch.x, target = onehot;
+    if (mixupAlpha > 0) {
+      const rng = new Rng(deriveSeed(batch.seed ?? 0, MIXUP_STREAM));
+      const lam = betaSample(rng, mixupAlpha);
+      const perm = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
+      const per = x.data.length / n, src = x.data, mixed = new Float32Array(src.length);
+      target = new Float32Array(n * k);
+      for (let i = 0; i < n; i++) {
+        const j = perm[i];
+        for (let p = 0; p < per; p++) mixed[i * per + p] = lam * src[i * per + p] + (1 - lam) * src[j * per + p];
+        for (let c = 0; c < k; c++) target[i * k + c] = lam * onehot[i * k + c] + (1 - lam) * onehot[j * k + c];
+      }
+      x = { shape: batch.x.shape, data: mixed };
+    }
+    const g = await runner.get(`train:${n}`, () => classifier.buildTrainGraph(cfg, n));
+    const { result, extras } = await runStep(g, weights, { x, target: { shape: [n, k], data: target } }, ['logits']);
+    const logits = extras.get('logits')!.data;
+    let correct = 0;
+    for (let i = 0; i < n; i++) if ((logits[i * k + 1] > logits[i * k] ? 1 : 0) === batch.y[i]) correct++;
+    result.metrics = { accuracy: correct / n };
+    return result;
+  };
+  return Object.assign(step, { release: async () => { await runner.release(); await adv?.release(); } });
+}
+
+export interface ClassifierEval {
+  count: number;
+  /** Mean cross-entropy against the hard labels. */
+  loss: number;
+  accuracy: number;
+  /** Rows = true class, columns = predicted: [[TN, FP], [FN, TP]] (class 1 = tumour). */
+  confusion: [[number, number], [number, number]];
+  /** Recall of each class: no tumour (specificity), tumour (sensitivity). */
+  recallNo: number;
+  recallYes: number;
+  /** 95 % interval of the accuracy, resampling whole near-duplicate groups (bench/group-bootstrap.ts). */
+  accuracyCi95: [number, number];
+  /** 1 where the image at that position of `indices` was classified right, else 0. */
+  correct: Float64Array;
+}
+
+/** Evaluates a 2-class classifier on dataset images `indices` with a fixed-batch inference runner. */
+export async function evaluateClassifier(runner: BatchedRunner, weights: NamedWeights, ds: ImageDataset, indices: Int32Array): Promise<ClassifierEval> {
+  const buf = new Float32Array(runner.batch * ds.size * ds.size);
+  const confusion: [[number, number], [number, number]] = [[0, 0], [0, 0]];
+  const correct = new Float64Array(indices.length);
+  let nll = 0;
+  await runner.run(weights, indices.length, (from, n) => ({ x: gatherImages(ds, indices, from, n, runner.batch, buf) }), ['probs'],
+    (out, from, n) => {
+      const p = out.get('probs')!.data;
+      for (let k = 0; k < n; k++) {
+        const y = ds.labels[indices[from + k]];
+        const pred = p[k * 2 + 1] > p[k * 2] ? 1 : 0;
+        confusion[y][pred]++;
+        correct[from + k] = pred === y ? 1 : 0;
+        nll -= Math.log(Math.max(p[k * 2 + y], 1e-12));
+      }
+    });
+  const [[tn, fp], [fn, tp]] = confusion;
+  const count = indices.length;
+  const ci = count ? groupBootstrapCI(correct, Int32Array.from(indices, (i) => ds.groups[i])) : { lo: NaN, hi: NaN };
+  return {
+    count, loss: nll / count, accuracy: (tn + tp) / count, confusion,
+    recallNo: tn + fp ? tn / (tn + fp) : NaN, recallYes: tp + fn ? tp / (tp + fn) : NaN, accuracyCi95: [ci.lo, ci.hi], correct,
+  };
+}
+
+/** Validation score for model selection: accuracy, ties broken by lower loss (the loss term is < one image). */
+export function selectionScore(e: { accuracy: number; loss: number }, count: number): number {
+  return e.accuracy - Math.min(e.loss, 3) / (4 * count);
+}
+
+export async function runClassifierRecipe(o: RecipeRunOptions, recipe: ClassifierRecipe = CLASSIFIER_RECIPE): Promise<RecipeOutcome> {
+  const { ds } = o.data;
+  const base = applyOverrides(recipe, o.overrides);
+  const r: ClassifierRecipe = { ...base, net: { ...base.net, size: o.size }, epochs: o.epochs ?? base.epochs };
+  const study = r.studyHoldout > 0 ? studySplit(o.data, r) : null;
+  const leaky = r.leakySplit ? leakySplit(o.data, r) : null;
+  const split = study?.split ?? leaky ?? o.data.split;
+  const splitName = leaky ? `${leaky.scheme} (seed ${leaky.seed}, LEAKY)` : o.data.splitName;
+  const valName = study ? 'group-val + group-train-holdout' : split.names.val;
+  const baseIdx = r.includeVal ? Int32Array.from([...split.train, ...split.val]) : split.train;
+  let fitDs = ds, fitIdx = baseIdx;
+  let fitName = r.includeVal ? `${split.names.train} + ${split.names.val}` : study ? 'group-train − holdout' : split.names.train;
+  let purifiedNote: string | null = null, purifierSha: string | null = null;
+  if (r.purifiedCopies) {
+    const bundle = await loadModelBundle({ requireTrained: true });
+    const p = PURIFICATION_DEFAULTS;
+    const copies = await withPurifiedCopies(ds, baseIdx, bundle.unet, { tMin: p.tMin, tMax: p.tMax, steps: p.steps, seed: o.seed, threads: o.threads, log: o.log });
+    fitDs = copies.ds; fitIdx = copies.indices; purifierSha = bundle.unet.sha256;
+    fitName += ' + one DDIM-purified copy of each';
+    purifiedNote = `Purification-aware: every training image plus one purified copy, DDIM ${p.steps} steps from t* ~ U{${p.tMin}..${p.tMax}} (seeded) with the diffusion model sha256 ${bundle.unet.sha256}; retrain this classifier when the diffusion model changes.`;
+  }
+  const perEpoch = Math.floor(fitIdx.length / r.batch);
+  const totalSteps = o.steps ?? r.epochs * perEpoch;
+  const swaSteps = Math.min(r.swaEpochs * perEpoch, totalSteps);
+  if (r.includeVal && swaSteps === 0) throw new RecipeError('RECIPE_BAD_ARGUMENT', 'includeVal=true needs swaEpochs > 0: with val in training there is nothing left to select an epoch on');
+  const runConfig = { model: 'classifier', recipe: r, steps: totalSteps, seed: o.seed, data: ds.meta.fingerprint, split: splitName, purifierSha };
+  if (study) o.log(`classifier: recipe study — ${study.note}`);
+  if (leaky) o.log(`classifier: ${leaky.label}`);
+  const runDir = await prepareRunDir('classifier', runConfig, { resume: o.resume, fresh: o.fresh, runsDir: o.runsDir });
+  o.log(`classifier: ${classifier.parameterCount(r.net).total} parameters, trained on ${fitName} (${fitIdx.length} images), ${perEpoch} steps/epoch, ${totalSteps} steps; run folder ${runDir}`);
+
+  const weights = classifier.init(r.net, o.seed);
+  const step = smoothedStep(r.net, r.labelSmoothing, o.threads, r.mixupAlpha, { eps255: r.advEps255, steps: r.advSteps, fraction: r.advFraction });
+  const runner = await BatchedRunner.create(classifier.buildInference(r.net, undefined, 64), 64, { threads: o.threads });
+  const ledger = await TimeLedger.open(runDir, o.resume);
+  const adamw = new AdamW({ weightDecay: r.weightDecay, decay: decayMatricesOnly });
+  const optimizer = swaSteps > 0 ? new TailAverageOptimizer(adamw, totalSteps - swaSteps + 1) : adamw;
+  try {
+    const res = await train({
+      signal: o.signal,
+      weights, step, optimizer,
+      data: augmentedFactory(fitDs, fitIdx, r.batch, r.augment, r.noise, o.seed, { lesionSynthP: r.lesionSynthP }),
+      steps: totalSteps,
+      batchesPerEpoch: perEpoch,
+      seed: o.seed,
+      lr: cosineWithWarmup({ peak: r.peakLr, warmupSteps: Math.min(r.warmupEpochs * perEpoch, totalSteps), totalSteps, minLr: r.minLr }),
+      clipGradNorm: r.clipNorm,
+      evalEvery: perEpoch,
+      evalFn: async (w) => {
+        const e = await evaluateClassifier(runner, w, ds, split.val);
+        return { loss: e.loss, accuracy: e.accuracy, score: selectionScore(e, e.count) };
+      },
+      select: { metric: 'score', mode: 'max' },
+      checkpointDir: runDir,
+      checkpointEvery: perEpoch,
+      resume: o.resume,
+      config: runConfig,
+      progressBar: o.progressBar,
+      onProgress: (p) => { if (p.phase === 'checkpoint') void ledger.save(); },
+    });
+    await ledger.save();
+    const trainSeconds = ledger.seconds; // training only, without the final evaluations
+    // Which weights ship: the tail mean when the run got that far, else (time budget, or swaEpochs = 0) the best
+    // epoch by val (train-only fits) or the last weights (train + val fits).
+    const tail = optimizer instanceof TailAverageOptimizer ? optimizer : null;
+    let shipped: NamedWeights, selected: string, shippedStep: number;
+    if (tail?.averaged && res.step === totalSteps) {
+      shipped = tail.averaged; shippedStep = res.step;
+      selected = `mean of the weights after each of the last ${tail.averagedCount} updates (${r.swaEpochs} epochs) of ${res.step}, no selection`;
+    } else if (!r.includeVal && res.best) {
+      shipped = res.best.weights; shippedStep = res.best.step;
+      selected = `best by ${valName} score (accuracy, ties → lower loss) at step ${res.best.step} of ${res.step}`;
+    } else {
+      shipped = weights; shippedStep = res.step;
+      selected = `last weights at step ${res.step} (no selection)`;
+    }
+    const val = await evaluateClassifier(runner, shipped, ds, split.val);
+    // The test part is touched exactly once, here, after the weights are chosen (never in a recipe study).
+    const test = study ? null : await evaluateClassifier(runner, shipped, ds, split.test);
+    const twins = leaky && test ? leakBreakdown(test, ds, fitIdx, split.test) : null;
+    const valCurve = res.evals.map((e) => [e.step, round4(e.metrics.accuracy), round4(e.metrics.loss)]);
+    return {
+      model: 'classifier',
+      weights: shipped,
+      netConfig: { ...r.net },
+      recipe: { ...r, ...(study ? { studyHoldoutGroups: study.groups, studyHoldoutImages: study.images } : {}), steps: totalSteps, stepsPerEpoch: perEpoch, seed: o.seed, threads: o.threads, optimizer: 'AdamW β 0.9/0.999 ε 1e-8, decay on kernels only', schedule: 'linear warm-up, cosine to minLr' },
+      metrics: {
+        parameters: classifier.parameterCount(r.net),
+        val: summarise(val),
+        test: test ? summarise(test) : null,
+        ...(twins ? { testByTwin: twins } : {}),
+        shippedStep,
+        valCurve,
+      },
+      metricNotes: [
+        study
+          ? `RECIPE STUDY, not a product model. val: ${valName} (${split.val.length} images; ${study.note}). test: not read.`
+          : leaky
+          ? `LEAKY SPLIT, not a product model: ${leaky.label}. val and test are random-80-20 parts${r.includeVal ? ' (val was IN the training data)' : ''}; testByTwin splits the test figure by whether a near-duplicate of the image was fitted.`
+          : r.includeVal
+          ? 'val: group-val part, which was IN the training data for this run (a training-set figure, not held out). test: group-test part, evaluated once after training; never used to tune anything.'
+          : 'val: group-val part (held out; recipe choice and, with swaEpochs = 0, epoch selection). test: group-test part, evaluated once after training with the shipped weights; never used to tune anything.',
+        'confusion rows = true class, columns = predicted, [[TN, FP], [FN, TP]], class 1 = tumour. recallNo = specificity, recallYes = sensitivity.',
+        'Classifier alone on clean images (no detector / purifier in the path).',
+        `valCurve: [step, ${valName} accuracy, loss] at every epoch, for the live (not averaged) weights.`,
+      ],
+      training: {
+        steps: res.step, plannedSteps: totalSteps, epochs: Number((res.step / perEpoch).toFixed(2)), seconds: trainSeconds, resumedFrom: res.resumedFrom, runDir,
+        selected,
+      },
+      notes: [
+        `Compact residual CNN (nets/classifier.ts): stem conv3×3 s2 + 3 residual stages (widths ${r.net.width}/${2 * r.net.width}/${4 * r.net.width}/${8 * r.net.width}), GroupNorm(${r.net.groups}), global average pool, linear head. \`body.*\` is shared in federated learning, \`head.fc\` stays local.`,
+        `Fit on ${fitName} (${fitIdx.length} images); shipped weights: ${selected}.`,
+        `Input: one grey channel, ${r.net.size}×${r.net.size}, pixels in [0, 1], letterboxed on black (data pipeline v1).`,
+        `Loss: softmax cross-entropy with label smoothing ${r.labelSmoothing}${r.mixupAlpha > 0 ? `, mixup with λ ~ Beta(${r.mixupAlpha}, ${r.mixupAlpha}) per batch` : ', no mixup'}. AdamW, weight decay ${r.weightDecay} on kernels only, peak lr ${r.peakLr}, ${r.warmupEpochs} warm-up epochs then cosine to ${r.minLr}, clip ${r.clipNorm}, batch ${r.batch}.`,
+        `Augmentation: flip p ${r.augment.flipP}, rotation ±${r.augment.rotateDeg}°, scale ${r.augment.scaleMin}–${r.augment.scaleMax}, shift ±${(r.augment.translate! * 100).toFixed(0)} %, gamma ≤ ${r.augment.gammaMax}, contrast ±${(r.augment.contrast! * 100).toFixed(0)} %, brightness ±${r.augment.brightness}; Gaussian pixel noise with p ${r.noise.p}, σ ~ U[0, ${r.noise.sigmaMax}].`,
+        ...(purifiedNote ? [purifiedNote] : []),
+        ...(r.advEps255 > 0 ? [`Adversarial training: in every batch ${Math.round(r.advFraction * 100)} % of the images are replaced by PGD-ℓ∞ adversarials (ε = ${r.advEps255}/255, ${r.advSteps} steps of 2.5ε/${r.advSteps}, random start) made against the current weights (recipes/adversarial.ts).`] : []),
+        'No self-supervised pre-training (the MAE is trained separately and not used to initialise this net).',
+      ],
+      limitations: [
+        'Binary tumour / no-tumour on single 2-D axial slices; not a diagnostic device.',
+        'Br35H is web-collected with mixed contrasts (T1, T1c, T2, FLAIR), burnt-in text and padding; tumour images tend to be larger than no-tumour images (a possible shortcut cue that the letterbox resize does not fully remove).',
+        'The test part has a few hundred images from ~90 groups; one misclassified image moves accuracy by ~0.2 points, but copies of one slice are not independent: accuracyCi95 (whole groups resampled) is the honest uncertainty, several points wide.',
+        'Not evaluated here under attack or through the defence; that is the pipeline\'s and the robustness benchmark\'s job.',
+      ],
+      previews: [],
+      ...(leaky ? { leakySplitName: splitName } : {}),
+    };
+  } finally {
+    await step.release();
+    await runner.release();
+  }
+}
+
+/** The recipe study's parts: fit on group-train minus the holdout, score on group-val + the holdout. */
+function studySplit(data: RecipeRunOptions['data'], r: ClassifierRecipe): { split: DatasetSplit; groups: number; images: number; note: string } {
+  if (r.includeVal) throw new RecipeError('RECIPE_BAD_ARGUMENT', 'studyHoldout and includeVal exclude each other: a study scores recipes on group-val');
+  if (data.split.scheme !== 'group') throw new RecipeError('RECIPE_BAD_ARGUMENT', 'studyHoldout needs the group split');
+  const h = trainHoldout(data.split, data.ds.labels, data.ds.groups, { fraction: r.studyHoldout, seed: TRAIN_HOLDOUT_SEED });
+  const val = Int32Array.from([...data.split.val, ...h.holdout]).sort();
+  return {
+    split: { ...data.split, train: h.rest, val },
+    groups: h.groups, images: h.holdout.length,
+    note: `${h.holdout.length} group-train images in ${h.groups} whole groups (${Math.round(r.studyHoldout * 100)} % of each class's group-train groups, seed ${TRAIN_HOLDOUT_SEED}) moved from fitting to scoring`,
+  };
+}
+
+/** The paper's random 80/20 file-level split, for comparison only (LEAKY). */
+function leakySplit(data: RecipeRunOptions['data'], r: ClassifierRecipe): DatasetSplit {
+  if (r.studyHoldout > 0) throw new RecipeError('RECIPE_BAD_ARGUMENT', 'leakySplit and studyHoldout exclude each other: a study needs the group split');
+  if (r.purifiedCopies) throw new RecipeError('RECIPE_BAD_ARGUMENT', 'leakySplit and purifiedCopies exclude each other (the copies are made for the group split)');
+  return randomSplit(data.ds.count, { seed: SPLIT_SEED });
+}
+
+/**
+ * The test evaluation split by leakage: images whose near-duplicate group also has a fitted image (the copies a
+ * random split leaks) against images of slices the model never saw.
+ */
+function leakBreakdown(test: ClassifierEval, ds: ImageDataset, fitIdx: Int32Array, testIdx: Int32Array) {
+  const fitted = new Set<number>();
+  for (const i of fitIdx) fitted.add(ds.groups[i]);
+  const part = (twin: boolean) => {
+    const pos = [...testIdx.keys()].filter((k) => fitted.has(ds.groups[testIdx[k]]) === twin);
+    if (pos.length === 0) return { count: 0, accuracy: null };
+    const correct = pos.map((k) => test.correct[k]);
+    const ci = groupBootstrapCI(correct, pos.map((k) => ds.groups[testIdx[k]]));
+    return { count: pos.length, accuracy: round4(correct.reduce((a, v) => a + v, 0) / pos.length), accuracyCi95: [ci.lo, ci.hi].map(round4) };
+  };
+  return { withTwin: part(true), withoutTwin: part(false) };
+}
+
+function round4(x: number): number {
+  return Math.round(x * 1e4) / 1e4;
+}
+
+function summarise(e: ClassifierEval) {
+  return { count: e.count, accuracy: round4(e.accuracy), accuracyCi95: e.accuracyCi95.map(round4), loss: round4(e.loss), recallNo: round4(e.recallNo), recallYes: round4(e.recallYes), confusion: e.confusion };
+}
