@@ -1,0 +1,202 @@
+/**
+ * The PACS feature against a real Orthanc with its DICOMweb plugin (test/support/orthanc.ts), seeded with the demo
+ * studies (build/demo-data):
+ *   search (patient ID, modality, paging) → series → retrieve a series (WADO-RS multipart into the study store,
+ *   audited) → analyse (scan service, engine in-process) → AI report as a Comprehensive SR by STOW-RS → the SR found
+ *   again by QIDO-RS and retrieved back, and dsrdump reads it;
+ *   Orthanc killed mid-retrieve: the job fails with PARTIAL naming the endpoint, the series stays 'incomplete' (never
+ *   complete), every stored instance decodes; Orthanc back with the same storage: a retry fetches only the missing
+ *   instances and completes; a stopped PACS is UNREACHABLE; wrong credentials are HTTP 401.
+ * Retrieval is of uncompressed files; compressed transfer syntaxes are the decoders' tests (studies/dicom).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createRouter, createServices, type Services } from '../../../electron/features/node.js';
+import type { PacsJob } from '../../../electron/features/pacs/api.js';
+import { DicomWebClient } from '../../../electron/features/pacs/dicomweb.js';
+import { adHocEndpoint } from '../../../electron/features/pacs/service.js';
+import { EngineCore } from '../../../native-models/src/inference/engine/core.js';
+import { calibrationFor, tinyBundle } from '../../unit/native-models/pipeline/fixtures.js';
+import { imageFile } from '../../unit/workstation/dicom-writer.js';
+import { orthancAvailable, ORTHANC_PASSWORD, ORTHANC_USER, startOrthanc, type Orthanc } from '../../support/orthanc.js';
+
+const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+const DEMO = join(ROOT, 'build', 'demo-data');
+const DEMO_PATIENT = 'DEMO-COLIN27';
+const skip = orthancAvailable() ? false : 'Orthanc with the DICOMweb plugin is not installed (apt: orthanc orthanc-dicomweb)';
+
+async function saveEndpoint(services: Services, url: string): Promise<void> {
+  await createRouter(services).invoke('pacs.saveEndpoint', { id: 'orthanc', name: 'Test Orthanc', url, auth: { kind: 'basic', username: ORTHANC_USER, secret: ORTHANC_PASSWORD } });
+}
+
+describe('PACS over DICOMweb against Orthanc', { skip }, () => {
+  let orthanc: Orthanc;
+  let dataDir: string;
+  let services: Services;
+  let core: EngineCore;
+
+  before(async () => {
+    orthanc = await startOrthanc();
+    const n = await orthanc.seed([DEMO]);
+    assert.equal(n, 56, 'the demo study: 24 axial + 16 coronal + 16 sagittal');
+    dataDir = mkdtempSync(join(tmpdir(), 'mfp-pacs-'));
+    const bundle = tinyBundle();
+    core = await EngineCore.create({ models: bundle, calibration: calibrationFor(bundle, 0), ep: 'cpu', threads: 1 });
+    services = createServices({ dataDir, host: 'browser', auditLifecycle: false, engine: async () => ({ scan: (r) => core.scan(r), status: async () => core.status() }) });
+    await saveEndpoint(services, orthanc.dicomWeb);
+  });
+
+  after(async () => {
+    services?.close();
+    await core?.close();
+    await orthanc?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('search → series → retrieve → analyse → SR by STOW-RS → SR found again by QIDO-RS', async () => {
+    const router = createRouter(services);
+    const endpoints = await router.invoke('pacs.endpoints', {});
+    assert.deepEqual(endpoints.map((e) => [e.id, e.auth.kind, e.auth.hasSecret]), [['orthanc', 'basic', true]]);
+    assert.ok(!JSON.stringify(endpoints).includes(ORTHANC_PASSWORD), 'the secret never leaves the services side');
+
+    const found = await router.invoke('pacs.search', { endpointId: 'orthanc', patientId: DEMO_PATIENT });
+    assert.equal(found.studies.length, 1);
+    const study = found.studies[0];
+    assert.equal(study.patientName, 'DEMO^COLIN27');
+    assert.deepEqual(study.modalities, ['MR']);
+    assert.equal(study.instanceCount, 56);
+    assert.equal(study.local, 'none');
+    assert.equal((await router.invoke('pacs.search', { endpointId: 'orthanc', patientId: 'NOBODY' })).studies.length, 0);
+    assert.equal((await router.invoke('pacs.search', { endpointId: 'orthanc', modality: 'MR', patientName: 'DEMO*' })).studies.length, 1);
+    const page = await router.invoke('pacs.search', { endpointId: 'orthanc', limit: 1 });
+    assert.equal(page.studies.length, 1);
+    assert.equal(page.mayHaveMore, true);
+
+    const series = await router.invoke('pacs.series', { endpointId: 'orthanc', studyInstanceUid: study.studyInstanceUid });
+    assert.equal(series.length, 3);
+    const axial = series.find((s) => s.instanceCount === 24)!;
+    assert.ok(axial, JSON.stringify(series));
+    assert.ok(series.every((s) => s.local === 'none'));
+
+    const progress: PacsJob[] = [];
+    const job = await services.pacs.retrieve(services.pacs.endpoint('orthanc'), study.studyInstanceUid, axial.seriesInstanceUid, { onProgress: (j) => progress.push(j) });
+    assert.equal(job.state, 'complete', JSON.stringify(job.error));
+    assert.equal(job.expected, 24);
+    assert.equal(job.done, 24);
+    assert.ok(job.bytes > 24 * 100_000);
+    assert.ok(progress.some((p) => p.state === 'running' && p.done > 0 && p.done < 24), 'progress was announced along the way');
+    assert.equal(services.studies.listInstances(axial.seriesInstanceUid).length, 24);
+    const after = await router.invoke('pacs.series', { endpointId: 'orthanc', studyInstanceUid: study.studyInstanceUid });
+    assert.equal(after.find((s) => s.seriesInstanceUid === axial.seriesInstanceUid)!.local, 'complete');
+    assert.equal((await router.invoke('pacs.search', { endpointId: 'orthanc', patientId: DEMO_PATIENT })).studies[0].local, 'partial', '1 of 3 series');
+    const imports = services.audit.list({ limit: 20 }).events.filter((e) => e.eventId.code === '110107');
+    assert.equal(imports.length, 1);
+    const details = imports[0].details as Record<string, unknown>;
+    assert.equal(details.source, 'pacs');
+    assert.deepEqual(details.endpoint, { id: 'orthanc', url: orthanc.dicomWeb });
+    assert.equal(details.imported, 24);
+    assert.ok(imports[0].participants.some((p) => p.type === 'PatientID' && p.id === DEMO_PATIENT));
+    assert.ok(!JSON.stringify(services.audit.list({ limit: 50 })).includes(ORTHANC_PASSWORD), 'no secret in the audit log');
+
+    // Again: everything is local, nothing is fetched.
+    const again = await services.pacs.retrieve(services.pacs.endpoint('orthanc'), study.studyInstanceUid, axial.seriesInstanceUid);
+    assert.equal(again.state, 'complete');
+    assert.equal(again.bytes, 0);
+
+    // Analyse three slices, then send the AI report.
+    const instances = services.studies.listInstances(axial.seriesInstanceUid);
+    for (const i of [instances[8], instances[12], instances[16]]) await router.invoke('scan.run', { sopInstanceUid: i.sopInstanceUid });
+    const sent = await router.invoke('pacs.sendReport', { endpointId: 'orthanc', seriesInstanceUid: axial.seriesInstanceUid });
+    assert.ok(sent.report && sent.stored.includes(sent.report.sopInstanceUid), JSON.stringify(sent));
+    assert.deepEqual(sent.failed, []);
+    const exports = services.audit.list({ limit: 50 }).events.filter((e) => e.eventId.code === '110106');
+    assert.equal(exports.length, 1);
+    assert.equal((exports[0].details as { kind: string }).kind, 'report');
+
+    // The SR is on the PACS: QIDO-RS finds it as an SR series of the study, and it reads back with dsrdump.
+    const withSr = await router.invoke('pacs.series', { endpointId: 'orthanc', studyInstanceUid: study.studyInstanceUid });
+    const srSeries = withSr.find((s) => s.modality === 'SR');
+    assert.ok(srSeries && srSeries.seriesInstanceUid === sent.report.seriesInstanceUid, JSON.stringify(withSr));
+    const client = new DicomWebClient(services.pacs.endpoint('orthanc'));
+    const srInstances = await client.qido(`studies/${study.studyInstanceUid}/series/${srSeries.seriesInstanceUid}/instances`);
+    assert.equal(srInstances.length, 1);
+    const parts: Buffer[] = [];
+    await client.retrieve(`studies/${study.studyInstanceUid}/series/${srSeries.seriesInstanceUid}`, (p) => void parts.push(p.body));
+    assert.equal(parts.length, 1);
+    const srFile = join(dataDir, 'report.dcm');
+    writeFileSync(srFile, parts[0]);
+    const dump = spawnSync('dsrdump', ['-Ee', srFile], { encoding: 'utf8' });
+    assert.equal(dump.status, 0, dump.stderr);
+    assert.doesNotMatch(dump.stderr, /^E:/m);
+    assert.match(dump.stdout, /Comprehensive SR Document/);
+    assert.match(dump.stdout, /Probability of tumour/);
+    assert.match(dump.stdout, /Detector threshold/);
+    assert.match(dump.stdout, /Model SHA-256/);
+    assert.equal((dump.stdout.match(/Source of Measurement/g) ?? []).length, 3, 'one image reference per analysed slice');
+
+    // The study list's marker: this study came from (and went to) the PACS.
+    const states = await router.invoke('pacs.localStates', {});
+    assert.deepEqual(states, [{ studyInstanceUid: study.studyInstanceUid, endpointId: 'orthanc', local: 'complete', stored: true }]);
+  });
+
+  it('Orthanc killed mid-retrieve: PARTIAL naming the endpoint, series incomplete, store consistent; back up: retry resumes', async () => {
+    // A series large enough (64 × 512 KiB) that it cannot all sit in socket buffers when Orthanc dies.
+    const studyUid = '1.2.826.0.1.3680043.10.1137.1';
+    const seriesUid = '1.2.826.0.1.3680043.10.1137.1.1';
+    const dir = mkdtempSync(join(tmpdir(), 'mfp-big-'));
+    const raw = Array.from({ length: 512 * 512 }, (_, i) => (i * 7) % 4096);
+    for (let k = 1; k <= 64; k++) {
+      writeFileSync(join(dir, `${k}.dcm`), imageFile({ rows: 512, columns: 512, bitsAllocated: 16, raw, studyUid, seriesUid, sopUid: `${seriesUid}.${k}`, instanceNumber: k, patientId: 'BIG-1', patientName: 'BIG^SERIES' }));
+    }
+    assert.equal(await orthanc.seed([dir]), 64);
+    rmSync(dir, { recursive: true, force: true });
+
+    const endpoint = services.pacs.endpoint('orthanc');
+    let killed = false;
+    const job = await services.pacs.retrieve(endpoint, studyUid, seriesUid, {
+      onProgress: (j) => {
+        if (!killed && j.done >= 1) {
+          killed = true;
+          void orthanc.kill();
+        }
+      },
+    });
+    assert.equal(killed, true);
+    assert.equal(job.state, 'failed');
+    assert.ok(job.error && ['PARTIAL', 'UNREACHABLE'].includes(job.error.code), JSON.stringify(job.error));
+    assert.ok(job.error.message.includes(orthanc.dicomWeb), `the message names the endpoint: ${job.error.message}`);
+    const local = services.studies.listInstances(seriesUid);
+    assert.ok(local.length >= 1 && local.length < 64, `some but not all instances: ${local.length}`);
+    for (const i of local) assert.equal(services.studies.getFrame(i.sopInstanceUid).rows, 512, 'every stored instance is whole');
+    const states = await createRouter(services).invoke('pacs.localStates', {});
+    assert.equal(states.find((s) => s.studyInstanceUid === studyUid)?.local, 'partial', 'never marked complete');
+    const failedImport = services.audit.list({ limit: 5 }).events.find((e) => e.eventId.code === '110107');
+    assert.equal(failedImport?.outcome, 'minor-failure');
+
+    // While it is down: unreachable, named.
+    await assert.rejects(services.pacs.search(endpoint, {}), (e: Error & { code?: string }) => e.code === 'UNREACHABLE' && e.message.includes(orthanc.dicomWeb));
+
+    // Back with the same storage (a new port): the retry fetches only what is missing.
+    orthanc = await startOrthanc({ storage: orthanc.storage });
+    await saveEndpoint(services, orthanc.dicomWeb);
+    const retry = await services.pacs.retrieve(services.pacs.endpoint('orthanc'), studyUid, seriesUid);
+    assert.equal(retry.state, 'complete', JSON.stringify(retry.error));
+    assert.equal(retry.done, 64);
+    assert.equal(services.studies.listInstances(seriesUid).length, 64);
+    const lastImport = services.audit.list({ limit: 5 }).events.find((e) => e.eventId.code === '110107');
+    assert.equal((lastImport?.details as { imported: number }).imported, 64 - local.length, 'only the missing instances were fetched');
+    assert.equal((await createRouter(services).invoke('pacs.localStates', {})).find((s) => s.studyInstanceUid === studyUid)?.local, 'complete');
+  });
+
+  it('wrong credentials: HTTP 401 naming the endpoint; a closed port: UNREACHABLE', async () => {
+    const wrong = adHocEndpoint(orthanc.dicomWeb, { kind: 'basic', username: ORTHANC_USER, secret: 'wrong' });
+    await assert.rejects(services.pacs.search(wrong, {}), (e: Error & { code?: string }) => e.code === 'HTTP_STATUS' && /HTTP 401/.test(e.message) && e.message.includes(orthanc.dicomWeb) && !e.message.includes('wrong'));
+    const closed = adHocEndpoint('http://127.0.0.1:9/dicom-web');
+    await assert.rejects(services.pacs.search(closed, {}), (e: Error & { code?: string }) => e.code === 'UNREACHABLE' && e.message.includes('127.0.0.1:9'));
+  });
+});
