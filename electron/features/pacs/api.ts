@@ -83,6 +83,10 @@ export interface PacsJob {
   jobId: string;
   endpointId: string;
   studyInstanceUid: string;
+  /** The patient, once the first instance is in (for progress displays). */
+  patientName?: string;
+  /** Set when one series was asked for (absent: the whole study). */
+  requestedSeriesInstanceUid?: string;
   /** The series being fetched now (a study retrieval goes series by series). */
   seriesInstanceUid?: string;
   state: 'running' | 'complete' | 'failed' | 'cancelled';

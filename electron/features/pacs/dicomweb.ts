@@ -93,7 +93,7 @@ export class DicomWebClient {
         if (err instanceof PacsError) return fail(err);
         const code = err.code ?? '';
         if (TLS_CODES.test(code)) return fail(new PacsError('TLS', where, `TLS: ${err.message}`));
-        fail(new PacsError(settled ? 'PARTIAL' : 'UNREACHABLE', where, `${settled ? 'connection lost' : 'unreachable'} (${code || err.message})`));
+        fail(new PacsError(settled ? 'PARTIAL' : 'UNREACHABLE', where, `${settled ? 'connection lost' : 'cannot connect'} (${code || err.message})`));
       });
       req.on('response', (res) => {
         response = res;
@@ -165,7 +165,10 @@ export class DicomWebClient {
     try {
       for await (const chunk of res as AsyncIterable<Buffer>) {
         opts.onBytes?.(chunk.length);
-        for (const part of parser.push(chunk)) await onPart(part);
+        for (const part of parser.push(chunk)) {
+          if (opts.signal?.aborted) throw new PacsError('CANCELLED', where, `cancelled after ${parser.count - 1} instance(s)`);
+          await onPart(part);
+        }
         if (parser.finished) break;
       }
       parser.end();

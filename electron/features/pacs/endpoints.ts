@@ -7,7 +7,7 @@
  * plain JSON protected by file permissions; a packaged build should move the secrets into the OS keychain
  * (Electron safeStorage), which this module's interface allows without changing its callers.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { PacsAuthKind, PacsEndpointInfo } from './api.js';
 import { PacsError } from './errors.js';
@@ -65,13 +65,25 @@ export function checkEndpoint(e: PacsEndpoint): PacsEndpoint {
   return { ...e, url, auth, timeoutMs: e.timeoutMs };
 }
 
+/**
+ * The endpoint list, re-read when the file changes (an admin's `medfedpure pacs add-endpoint` is seen by a running
+ * host without a restart).
+ */
 export class EndpointStore {
   private readonly file: string;
-  private endpoints: PacsEndpoint[];
+  private endpoints: PacsEndpoint[] = [];
+  private loadedMtime = -1;
 
   constructor(dataDir: string) {
     this.file = join(dataDir, 'settings', 'pacs-endpoints.json');
+    this.refresh();
+  }
+
+  private refresh(): void {
+    const mtime = existsSync(this.file) ? statSync(this.file).mtimeMs : 0;
+    if (mtime === this.loadedMtime) return;
     this.endpoints = this.load();
+    this.loadedMtime = mtime;
   }
 
   private load(): PacsEndpoint[] {
@@ -87,13 +99,16 @@ export class EndpointStore {
     writeFileSync(tmp, `${JSON.stringify({ version: 1, endpoints: this.endpoints }, null, 2)}\n`, { mode: 0o600 });
     chmodSync(tmp, 0o600);
     renameSync(tmp, this.file);
+    this.loadedMtime = statSync(this.file).mtimeMs;
   }
 
   list(): PacsEndpoint[] {
+    this.refresh();
     return [...this.endpoints];
   }
 
   get(id: string): PacsEndpoint | undefined {
+    this.refresh();
     return this.endpoints.find((e) => e.id === id);
   }
 
@@ -108,6 +123,7 @@ export class EndpointStore {
   }
 
   remove(id: string): boolean {
+    this.refresh();
     const before = this.endpoints.length;
     this.endpoints = this.endpoints.filter((e) => e.id !== id);
     if (this.endpoints.length === before) return false;

@@ -139,6 +139,7 @@ export function createPacsService(deps: PacsServiceDeps): PacsService {
     job.seriesInstanceUid = seriesUid;
     job.done += expected.length - missing.length;
     tally.duplicates += expected.length - missing.length;
+    job.patientName ??= studies.patientOfStudy(job.studyInstanceUid)?.patientName;
     emit(job, opts);
 
     const onPart = async (part: Part): Promise<void> => {
@@ -152,6 +153,7 @@ export function createPacsService(deps: PacsServiceDeps): PacsService {
           throw new DicomError('MISSING_UID', sop, 'the PACS sent an instance that was not asked for; not imported');
         }
         const r = studies.importBytes(`pacs:${e.id}/${sop}`, part.body);
+        job.patientName ??= header.patient.name;
         if (r.status === 'imported') {
           tally.imported++;
           if (!tally.studies.includes(job.studyInstanceUid)) tally.studies.push(job.studyInstanceUid);
@@ -246,7 +248,7 @@ export function createPacsService(deps: PacsServiceDeps): PacsService {
       jobId: randomUUID(),
       endpointId: endpoint.id,
       studyInstanceUid,
-      ...(seriesInstanceUid ? { seriesInstanceUid } : {}),
+      ...(seriesInstanceUid ? { requestedSeriesInstanceUid: seriesInstanceUid, seriesInstanceUid } : {}),
       state: 'running',
       expected: 0,
       done: 0,

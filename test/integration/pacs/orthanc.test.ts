@@ -193,6 +193,35 @@ describe('PACS over DICOMweb against Orthanc', { skip }, () => {
     assert.equal((await createRouter(services).invoke('pacs.localStates', {})).find((s) => s.studyInstanceUid === studyUid)?.local, 'complete');
   });
 
+  it('a background retrieval (pacs.retrieve) cancelled mid-series: cancelled, audited, never complete; pacs.jobs lists it', async () => {
+    const router = createRouter(services);
+    const study = (await router.invoke('pacs.search', { endpointId: 'orthanc', patientId: DEMO_PATIENT })).studies[0];
+    const coronal = (await router.invoke('pacs.series', { endpointId: 'orthanc', studyInstanceUid: study.studyInstanceUid })).find((s) => s.local === 'none' && s.instanceCount === 16)!;
+    let jobId = '';
+    const finished = new Promise<PacsJob>((res) => {
+      const off = services.events.on('pacs.progress', (j) => {
+        if (j.jobId !== jobId) return;
+        if (j.state === 'running' && j.done >= 1) void router.invoke('pacs.cancel', { jobId });
+        if (j.state !== 'running') {
+          off();
+          res(j);
+        }
+      });
+    });
+    jobId = (await router.invoke('pacs.retrieve', { endpointId: 'orthanc', studyInstanceUid: study.studyInstanceUid, seriesInstanceUid: coronal.seriesInstanceUid })).jobId;
+    const job = await finished;
+    assert.equal(job.state, 'cancelled', JSON.stringify(job));
+    assert.equal(job.error?.code, 'CANCELLED');
+    const local = services.studies.listInstances(coronal.seriesInstanceUid).length;
+    assert.ok(local >= 1 && local < 16, `${local}`);
+    const listed = await router.invoke('pacs.series', { endpointId: 'orthanc', studyInstanceUid: study.studyInstanceUid });
+    assert.equal(listed.find((s) => s.seriesInstanceUid === coronal.seriesInstanceUid)!.local, 'partial');
+    assert.equal((await router.invoke('pacs.jobs', {}))[0].jobId, jobId);
+    assert.equal((await router.invoke('pacs.cancel', { jobId })).cancelled, false, 'a finished job cannot be cancelled');
+    const audited = services.audit.list({ limit: 5 }).events.find((e) => e.eventId.code === '110107');
+    assert.equal((audited?.details as { state: string }).state, 'cancelled');
+  });
+
   it('wrong credentials: HTTP 401 naming the endpoint; a closed port: UNREACHABLE', async () => {
     const wrong = adHocEndpoint(orthanc.dicomWeb, { kind: 'basic', username: ORTHANC_USER, secret: 'wrong' });
     await assert.rejects(services.pacs.search(wrong, {}), (e: Error & { code?: string }) => e.code === 'HTTP_STATUS' && /HTTP 401/.test(e.message) && e.message.includes(orthanc.dicomWeb) && !e.message.includes('wrong'));
