@@ -97,7 +97,8 @@ describe('PACS tab end-to-end', { skip }, () => {
     await page.getByTestId('pacs-search').click();
     const err = page.getByTestId('pacs-error');
     await err.waitFor();
-    assert.match((await err.textContent()) ?? '', /UNREACHABLE|127\.0\.0\.1:9\/dicom-web/);
+    assert.match((await err.textContent()) ?? '', /^UNREACHABLE: PACS http:\/\/127\.0\.0\.1:9\/dicom-web\/studies: cannot connect/);
+    assert.equal(await page.getByTestId('pacs-row').count(), 0, 'no rows of the other PACS under this error');
     await screenshot(page, 'pacs-unreachable');
     assert.deepEqual(errors.filter((e) => !/Failed to load resource/.test(e)), []);
     await page.close();

@@ -94,6 +94,7 @@ export function PacsPanel({ client, onOpenStudy }: { client: ApiClient; onOpenSt
       setOffset(at);
     } catch (e) {
       setError(pacsErrorText(e));
+      setResult(null); // never leave another search's rows under this one's error
     } finally {
       setSearching(false);
     }
@@ -158,7 +159,7 @@ export function PacsPanel({ client, onOpenStudy }: { client: ApiClient; onOpenSt
       <form className="pacs-search" onSubmit={(e) => { e.preventDefault(); void search(0); }}>
         <label className="pacs-field wide">
           <span>PACS</span>
-          <select value={endpointId} onChange={(e) => setEndpointId(e.target.value)} data-testid="pacs-endpoint">
+          <select value={endpointId} onChange={(e) => { setEndpointId(e.target.value); setResult(null); setSelected(null); setError(undefined); }} data-testid="pacs-endpoint">
             {(endpoints ?? []).map((e) => <option key={e.id} value={e.id}>{e.name}</option>)}
           </select>
         </label>
