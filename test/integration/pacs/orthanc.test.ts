@@ -222,6 +222,48 @@ describe('PACS over DICOMweb against Orthanc', { skip }, () => {
     assert.equal((audited?.details as { state: string }).state, 'cancelled');
   });
 
+  it('a JPEG-LS series comes in its original syntax; it is decoded, or refused with a typed error and left incomplete', { skip: spawnSync('dcmcjpls', ['--version']).error ? 'dcmtk is not installed' : false }, async () => {
+    // Four demo slices compressed by dcmtk, under new UIDs so they form their own study.
+    const dir = mkdtempSync(join(tmpdir(), 'mfp-jls-'));
+    const studyUid = '1.2.826.0.1.3680043.10.1137.2';
+    const seriesUid = `${studyUid}.1`;
+    try {
+      for (let k = 1; k <= 4; k++) {
+        const out = join(dir, `${k}.dcm`);
+        assert.equal(spawnSync('dcmcjpls', [join(DEMO, 'T1_SAG', `00${k}.dcm`), out]).status, 0);
+        const sop = `${seriesUid}.${k}`;
+        const mod = spawnSync('dcmodify', ['-nb', '-m', `(0020,000d)=${studyUid}`, '-m', `(0020,000e)=${seriesUid}`, '-m', `(0008,0018)=${sop}`, '-m', '(0010,0020)=JLS-1', out]);
+        assert.equal(mod.status, 0, String(mod.stderr));
+      }
+      assert.equal(await orthanc.seed([dir]), 4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const client = new DicomWebClient(services.pacs.endpoint('orthanc'));
+    const syntaxes: string[] = [];
+    await client.retrieve(`studies/${studyUid}/series/${seriesUid}`, (p) => {
+      const text = p.body.subarray(0, 400).toString('latin1');
+      syntaxes.push(/1\.2\.840\.10008\.1\.2\.4\.80/.test(text) ? 'jpeg-ls' : 'other');
+    });
+    assert.deepEqual(syntaxes, ['jpeg-ls', 'jpeg-ls', 'jpeg-ls', 'jpeg-ls'], 'the PACS sent the stored syntax, not a transcoded one');
+
+    const job = await services.pacs.retrieve(services.pacs.endpoint('orthanc'), studyUid, seriesUid);
+    const local = services.studies.listInstances(seriesUid).length;
+    const state = (await createRouter(services).invoke('pacs.localStates', {})).find((s) => s.studyInstanceUid === studyUid)?.local;
+    if (job.state === 'complete') {
+      // The importer decodes JPEG-LS: the whole series is local and complete.
+      assert.equal(local, 4);
+      assert.equal(state, 'complete');
+    } else {
+      // The importer refuses JPEG-LS: every instance is named with a typed reason, and nothing reads as complete.
+      assert.equal(job.state, 'failed');
+      assert.equal(job.error?.code, 'PARTIAL');
+      assert.equal(job.refused.length, 4 - local);
+      assert.ok(job.refused.every((r) => r.code === 'UNSUPPORTED_TRANSFER_SYNTAX'), JSON.stringify(job.refused));
+      assert.notEqual(state, 'complete');
+    }
+  });
+
   it('wrong credentials: HTTP 401 naming the endpoint; a closed port: UNREACHABLE', async () => {
     const wrong = adHocEndpoint(orthanc.dicomWeb, { kind: 'basic', username: ORTHANC_USER, secret: 'wrong' });
     await assert.rejects(services.pacs.search(wrong, {}), (e: Error & { code?: string }) => e.code === 'HTTP_STATUS' && /HTTP 401/.test(e.message) && e.message.includes(orthanc.dicomWeb) && !e.message.includes('wrong'));
