@@ -155,7 +155,7 @@ export function App({ client }: { client: ApiClient }) {
             />
           </div>
           <div className={leftTab === 'pacs' ? 'left-pane' : 'left-pane hidden'}>
-            <PacsPanel client={client} onOpenStudy={(uid) => void openRetrieved(uid)} />
+            <PacsPanel client={client} onOpenStudy={(uid) => void openRetrieved(uid)} openSeriesUid={ui.hasSeries ? activeSeriesUid : null} />
           </div>
         </aside>
         <div className="center">

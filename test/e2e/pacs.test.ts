@@ -2,7 +2,8 @@
  * End-to-end: the PACS tab against a real Orthanc (test/support/orthanc.ts) holding the demo study (already local in
  * `medfedpure serve`) and a 12-slice study that is only on the PACS. Search shows both with their local state
  * ("Local" / "PACS only"); retrieving the PACS-only study shows progress and ends "Retrieved"; "Open" switches to the
- * local list, where the study carries the "PACS" marker, and the viewer draws it. A PACS that cannot be reached shows
+ * local list, where the study carries the "PACS" marker, and the viewer draws it; the open series can be sent back
+ * (images by STOW-RS; the AI report asks for an analysis first). A PACS that cannot be reached shows
  * an error naming it. Screenshots go to test-results/screenshots/pacs-*.png.
  */
 import assert from 'node:assert/strict';
@@ -91,8 +92,18 @@ describe('PACS tab end-to-end', { skip }, () => {
     await page.waitForSelector('[data-testid=viewport][data-current-drawn=true]');
     await screenshot(page, 'pacs-opened');
 
-    // An endpoint that is down: the error names it.
+    // Back on the PACS tab, the open series can be sent: its images, and (once analysed) its AI report.
     await page.getByTestId('tab-pacs').click();
+    await page.getByTestId('pacs-send-series').click();
+    const sendStatus = page.getByTestId('pacs-send-status');
+    await sendStatus.waitFor();
+    assert.equal(await sendStatus.textContent(), '12 image(s) stored');
+    await page.getByTestId('pacs-send-report').click();
+    await page.getByTestId('pacs-send-status').filter({ hasText: 'AI results' }).waitFor();
+    assert.match((await sendStatus.textContent()) ?? '', /No AI results stored for series .*: analyse it first/);
+    await screenshot(page, 'pacs-send');
+
+    // An endpoint that is down: the error names it.
     await page.getByTestId('pacs-endpoint').selectOption('offline');
     await page.getByTestId('pacs-search').click();
     const err = page.getByTestId('pacs-error');

@@ -60,7 +60,39 @@ function JobRow({ job, study, onCancel, onOpen, onRetry }: { job: PacsJob; study
   );
 }
 
-export function PacsPanel({ client, onOpenStudy }: { client: ApiClient; onOpenStudy: (studyInstanceUid: string) => void }) {
+/** Sends what is open in the viewer to the chosen PACS: the series' AI results as a DICOM SR, or the series itself. */
+function SendOpenSeries({ client, endpointId, seriesInstanceUid }: { client: ApiClient; endpointId: string; seriesInstanceUid: string }) {
+  const [busy, setBusy] = useState(false);
+  const [status, setStatus] = useState<{ ok: boolean; text: string } | null>(null);
+  useEffect(() => setStatus(null), [seriesInstanceUid, endpointId]);
+  const send = async (what: 'report' | 'series') => {
+    setBusy(true);
+    setStatus(null);
+    try {
+      const r = what === 'report'
+        ? await client.invoke('pacs.sendReport', { endpointId, seriesInstanceUid })
+        : await client.invoke('pacs.storeSeries', { endpointId, seriesInstanceUid });
+      setStatus({
+        ok: r.failed.length === 0,
+        text: what === 'report' ? `AI report stored on the PACS (${r.stored.length} SR)` : `${r.stored.length} image(s) stored${r.failed.length ? `, ${r.failed.length} refused` : ''}`,
+      });
+    } catch (e) {
+      setStatus({ ok: false, text: pacsErrorText(e) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="pacs-send" data-testid="pacs-send">
+      <span className="pacs-send-label">Open series</span>
+      <button type="button" data-testid="pacs-send-report" disabled={busy || !endpointId} title="Write this series' AI results as a DICOM Structured Report and store it on the PACS" onClick={() => void send('report')}>Send AI report</button>
+      <button type="button" data-testid="pacs-send-series" disabled={busy || !endpointId} title="Store this series' images on the PACS" onClick={() => void send('series')}>Send images</button>
+      {status && <div className={status.ok ? 'pacs-send-ok' : 'error'} role="status" data-testid="pacs-send-status">{status.text}</div>}
+    </div>
+  );
+}
+
+export function PacsPanel({ client, onOpenStudy, openSeriesUid }: { client: ApiClient; onOpenStudy: (studyInstanceUid: string) => void; openSeriesUid?: string | null }) {
   const [endpoints, setEndpoints] = useState<PacsEndpointInfo[] | null>(null);
   const [endpointId, setEndpointId] = useState('');
   const [filters, setFilters] = useState<Filters>(EMPTY);
@@ -172,6 +204,7 @@ export function PacsPanel({ client, onOpenStudy }: { client: ApiClient; onOpenSt
           <button type="button" onClick={() => setFilters(EMPTY)}>Clear</button>
         </div>
       </form>
+      {openSeriesUid && <SendOpenSeries client={client} endpointId={endpointId} seriesInstanceUid={openSeriesUid} />}
       {error && <div className="error" role="alert" data-testid="pacs-error">{error}</div>}
       {jobs.length > 0 && (
         <ul className="pacs-jobs" aria-label="Retrievals">
