@@ -193,6 +193,8 @@ test('writeArtifact writes weights, card and manifest entry that loadModel accep
     assert.ok(card.includes('medfedpure train classifier --data /data'));
     assert.ok(card.includes('group-test is evaluated once'));
     assert.ok(card.includes('1 min 15 s'));
+    // Current figures first, the training log last.
+    assert.deepEqual([...card.matchAll(/^## (.+)$/gm)].map((m) => m[1]), ['Metrics', 'Previews', 'Data', 'Split', 'Recipe', 'Limitations', 'Training']);
     assert.ok(existsSync(join(out, 'classifier.preview.png')));
     assert.equal(w.entry.training?.runDir, '.cache/runs/classifier-abc');
     assert.equal((w.entry.metrics as Record<string, unknown>).valCurve, undefined);
