@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -188,6 +189,37 @@ describe('DICOMweb client against a local HTTP server', () => {
       res.end(JSON.stringify({ '00081198': ack['00081198'] }));
     };
     assert.deepEqual(await client.stow([body('B')]), { stored: [], failed: [{ sopInstanceUid: '1.2', reason: 'failure reason 272' }] });
+  });
+});
+
+describe('DICOMweb over https with a site CA', { skip: spawnSync('openssl', ['version']).error ? 'openssl is not installed' : false }, () => {
+  it('trusts the configured CA file; without it the certificate is refused as TLS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mfp-tls-'));
+    try {
+      // A site CA and a server certificate for 127.0.0.1 signed by it (what a hospital's internal PKI hands out).
+      const run = (args: string[]) => assert.equal(spawnSync('openssl', args, { cwd: dir }).status, 0, args.join(' '));
+      run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Test Hospital CA']);
+      run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1']);
+      writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+      run(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.pem', '-days', '2', '-extfile', 'ext.cnf']);
+      const server = createHttpsServer({ key: readFileSync(join(dir, 'srv.key')), cert: readFileSync(join(dir, 'srv.pem')) }, (_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/dicom+json' });
+        res.end('[]');
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      try {
+        const url = `https://127.0.0.1:${(server.address() as { port: number }).port}/dicom-web`;
+        const trusted = new DicomWebClient({ id: 's', name: 's', url, auth: { kind: 'none' }, caFile: join(dir, 'ca.pem'), timeoutMs: 5000 });
+        assert.deepEqual(await trusted.qido('studies'), []);
+        const untrusted = new DicomWebClient({ id: 's', name: 's', url, auth: { kind: 'none' }, timeoutMs: 5000 });
+        await assert.rejects(untrusted.qido('studies'), (e: PacsError) => e.code === 'TLS' && e.message.startsWith(`${url}/studies: TLS:`));
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
