@@ -13,8 +13,8 @@
  *      with the error (unreachable, HTTP status, timeout, connection lost mid-transfer, cancelled, refused parts).
  * Progress is announced as `pacs.progress` events (a job per retrieval); a job can be cancelled.
  *
- * Audited: every retrieval (DCM 110107 Import, source = the endpoint), every STOW-RS send (DCM 110106 Export,
- * destination = the endpoint), every endpoint change (DCM 110113 Security Alert / 110131 Software Configuration,
+ * Audited: every search (DCM 110112 Query, with the query: it may name a patient), every retrieval (DCM 110107
+ * Import, source = the endpoint), every STOW-RS send (DCM 110106 Export, destination = the endpoint), every endpoint change (DCM 110113 Security Alert / 110131 Software Configuration,
  * never the secret).
  */
 import { randomUUID } from 'node:crypto';
@@ -29,7 +29,7 @@ import { DicomError } from '../studies/dicom/errors.js';
 import { readInstanceHeader } from '../studies/dicom/header.js';
 import { parseDicomFile } from '../studies/dicom/parse.js';
 import type { StudyStore } from '../studies/store/study-store.js';
-import type { LocalState, PacsJob, PacsSearchResult, PacsSeries, PacsStoreResult, pacsApi } from './api.js';
+import type { LocalState, PacsJob, PacsSearchResult, PacsSeries, PacsStoreResult, PacsStudy, pacsApi } from './api.js';
 import { DicomWebClient } from './dicomweb.js';
 import { DEFAULT_TIMEOUT_MS, EndpointStore, endpointInfo, type PacsEndpoint } from './endpoints.js';
 import { PacsError } from './errors.js';
@@ -282,6 +282,25 @@ export function createPacsService(deps: PacsServiceDeps): PacsService {
     audit.append(input);
   }
 
+  function queryAudit(endpoint: PacsEndpoint, level: 'studies' | 'series', query: Record<string, unknown>, answer: readonly unknown[] | undefined): void {
+    const studyUid = typeof query.studyInstanceUid === 'string' ? query.studyInstanceUid : undefined;
+    const input: AuditEventInput = {
+      ...actor,
+      eventId: EVENT_ID.query,
+      action: 'E',
+      outcome: answer === undefined ? 'minor-failure' : 'success',
+      participants: studyUid ? [{ type: PARTICIPANT.studyInstanceUid, id: studyUid }] : [],
+      details: {
+        endpoint: endpointParticipant(endpoint),
+        protocol: 'QIDO-RS',
+        level,
+        query: Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined && v !== '')),
+        ...(answer !== undefined ? { results: answer.length } : { failed: true }),
+      },
+    };
+    audit.append(input);
+  }
+
   /** Sends files in batches; a transfer failure after some batches keeps what was acknowledged. */
   async function stowAll(client: DicomWebClient, files: Iterable<Uint8Array>, studyUid?: string): Promise<{ stored: string[]; failed: PacsStoreResult['failed']; error?: PacsError }> {
     const stored: string[] = [];
@@ -322,7 +341,13 @@ export function createPacsService(deps: PacsServiceDeps): PacsService {
       if (q.modality !== undefined && !/^[A-Z0-9_]{1,16}$/.test(q.modality)) throw new PacsError('REFUSED', endpoint.url, 'modality must be a DICOM modality code such as MR');
       const client = new DicomWebClient(endpoint);
       const params = studyQueryParams(q);
-      const found = (await client.qido('studies', params)).map(toStudy).filter((s): s is NonNullable<typeof s> => s !== null);
+      let found: PacsStudy[];
+      try {
+        found = (await client.qido('studies', params)).map(toStudy).filter((s): s is PacsStudy => s !== null);
+      } finally {
+        // DCM 110112 Query (IHE ATNA): who asked which PACS for what; the answer's size when there was one.
+        queryAudit(endpoint, 'studies', { ...q }, found!);
+      }
       const local = new Map(studies.listStudies().map((s) => [s.studyInstanceUid, s.instanceCount]));
       for (const s of found) {
         const localCount = local.get(s.studyInstanceUid) ?? 0;
@@ -338,9 +363,14 @@ export function createPacsService(deps: PacsServiceDeps): PacsService {
 
     async series(endpoint, studyInstanceUid) {
       const client = new DicomWebClient(endpoint);
-      const list = (await client.qido(`studies/${studyInstanceUid}/series`, { includefield: '00201209,0008103E,00200011' }))
-        .map((o) => toSeries(o, studyInstanceUid))
-        .filter((s): s is PacsSeries => s !== null);
+      let list: PacsSeries[];
+      try {
+        list = (await client.qido(`studies/${studyInstanceUid}/series`, { includefield: '00201209,0008103E,00200011' }))
+          .map((o) => toSeries(o, studyInstanceUid))
+          .filter((s): s is PacsSeries => s !== null);
+      } finally {
+        queryAudit(endpoint, 'series', { studyInstanceUid }, list!);
+      }
       for (const s of list) s.local = seriesLocalState(endpoint.id, s);
       return list.sort((a, b) => (a.seriesNumber ?? 1e9) - (b.seriesNumber ?? 1e9));
     },

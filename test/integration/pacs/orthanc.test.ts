@@ -77,6 +77,11 @@ describe('PACS over DICOMweb against Orthanc', { skip }, () => {
     assert.equal(page.studies.length, 1);
     assert.equal(page.mayHaveMore, true);
 
+    const queries = services.audit.list({ limit: 20 }).events.filter((e) => e.eventId.code === '110112');
+    assert.equal(queries.length, 4, 'every search is audited as a Query');
+    assert.deepEqual((queries.at(-1)!.details as { query: unknown }).query, { patientId: DEMO_PATIENT });
+    assert.ok(queries.every((e) => e.userId === services.actor.userId));
+
     const series = await router.invoke('pacs.series', { endpointId: 'orthanc', studyInstanceUid: study.studyInstanceUid });
     assert.equal(series.length, 3);
     const axial = series.find((s) => s.instanceCount === 24)!;
