@@ -113,6 +113,23 @@ export interface PacsStoreResult {
   report?: { sopInstanceUid: string; seriesInstanceUid: string };
 }
 
+/** An AI report (DICOM SR written by this workstation) found on a PACS or sent to it, read back for display. */
+export interface PacsReport {
+  sopInstanceUid: string;
+  studyInstanceUid: string;
+  sourceSeriesInstanceUid: string;
+  endpointId: string;
+  /** When the report was written (its Content Date/Time, UTC). */
+  createdUtc: string;
+  receivedUtc: string;
+  /** The writing software, e.g. "MedFedPure Workstation 0.1.0". */
+  software: string;
+  /** Verification Flag: false = not verified by a physician. */
+  verified: boolean;
+  images: Array<{ sopInstanceUid: string; label: 'tumour' | 'no-tumour'; pTumour: number; flagged: boolean; score: number | null; threshold: number | null; tStar: number }>;
+  models: Array<{ name: string; version: string; sha256: string; trained: boolean }>;
+}
+
 const SEARCH_TEXT = string({ max: 64 });
 
 export const pacsApi = defineFeatureApi({
@@ -155,6 +172,8 @@ export const pacsApi = defineFeatureApi({
     'pacs.jobs': method(object({}), returns<PacsJob[]>()),
     /** For the study list's "in PACS / local" marker: which local studies came from (or were stored to) a PACS. */
     'pacs.localStates': method(object({}), returns<Array<{ studyInstanceUid: string; endpointId: string; local: LocalState; stored: boolean }>>()),
+    /** AI reports (ours, read back from DICOM SR) about a series: fetched with its study from a PACS, or sent there. */
+    'pacs.reports': method(object({ seriesInstanceUid: UID }), returns<PacsReport[]>()),
     /** STOW-RS of a local series (audited as an export). */
     'pacs.storeSeries': method(object({ endpointId: ENDPOINT_ID, seriesInstanceUid: UID }), returns<PacsStoreResult>()),
     /** Writes the series' stored AI results as a DICOM Comprehensive SR and sends it by STOW-RS (audited). */

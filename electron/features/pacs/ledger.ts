@@ -7,10 +7,13 @@
  *    it 'incomplete' with the error, so nothing half-retrieved ever reads as complete, and a retry fetches only the
  *    missing instances;
  *  - each STOW-RS send is recorded (series or AI report), for the study list's "in PACS" marker and so a study's
- *    instance count on the PACS can be compared with the local one.
+ *    instance count on the PACS can be compared with the local one;
+ *  - AI reports (our DICOM SRs) found on a PACS when a study is retrieved, or sent there, are kept read back, so the
+ *    study shows them again (the study store holds images only).
  */
 import { join } from 'node:path';
 import { openDatabase, type Db, type Migration } from '../../node/store/sqlite.js';
+import type { PacsReport } from './api.js';
 
 const MIGRATIONS: readonly Migration[] = [
   {
@@ -41,6 +44,21 @@ CREATE TABLE sends (
   sent_utc TEXT NOT NULL
 );
 CREATE INDEX sends_study ON sends (study_uid);
+`,
+  },
+  {
+    version: 2,
+    description: 'AI reports read back from PACS',
+    sql: `
+CREATE TABLE reports (
+  sop_uid TEXT PRIMARY KEY,
+  endpoint_id TEXT NOT NULL,
+  study_uid TEXT NOT NULL,
+  source_series_uid TEXT NOT NULL,
+  content_json TEXT NOT NULL,
+  received_utc TEXT NOT NULL
+);
+CREATE INDEX reports_series ON reports (source_series_uid);
 `,
   },
 ];
@@ -112,6 +130,18 @@ export class PacsLedger {
 
   sentStudies(): Array<{ studyInstanceUid: string; endpointId: string }> {
     return this.db.prepare('SELECT DISTINCT study_uid AS studyInstanceUid, endpoint_id AS endpointId FROM sends').all() as Array<{ studyInstanceUid: string; endpointId: string }>;
+  }
+
+  /** Keeps an AI report read back from (or sent to) a PACS; the same SR seen again replaces the row. */
+  putReport(r: PacsReport): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO reports (sop_uid, endpoint_id, study_uid, source_series_uid, content_json, received_utc) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(r.sopInstanceUid, r.endpointId, r.studyInstanceUid, r.sourceSeriesInstanceUid, JSON.stringify(r), r.receivedUtc);
+  }
+
+  reportsOfSeries(seriesUid: string): PacsReport[] {
+    const rows = this.db.prepare('SELECT content_json FROM reports WHERE source_series_uid = ? ORDER BY received_utc DESC').all(seriesUid) as Array<{ content_json: string }>;
+    return rows.map((r) => JSON.parse(r.content_json) as PacsReport);
   }
 
   close(): void {

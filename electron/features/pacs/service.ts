@@ -29,7 +29,7 @@ import { DicomError } from '../studies/dicom/errors.js';
 import { readInstanceHeader } from '../studies/dicom/header.js';
 import { parseDicomFile } from '../studies/dicom/parse.js';
 import type { StudyStore } from '../studies/store/study-store.js';
-import type { LocalState, PacsJob, PacsSearchResult, PacsSeries, PacsStoreResult, PacsStudy, pacsApi } from './api.js';
+import type { LocalState, PacsJob, PacsReport, PacsSearchResult, PacsSeries, PacsStoreResult, PacsStudy, pacsApi } from './api.js';
 import { DicomWebClient } from './dicomweb.js';
 import { DEFAULT_TIMEOUT_MS, EndpointStore, endpointInfo, type PacsEndpoint } from './endpoints.js';
 import { PacsError } from './errors.js';
@@ -37,6 +37,7 @@ import { PacsLedger } from './ledger.js';
 import type { Part } from './multipart.js';
 import { isDicomDateQuery, NON_IMAGE_MODALITIES, str, studyQueryParams, toSeries, toStudy, type StudyQuery } from './qido.js';
 import { buildAnalysisReport, type ReportImage } from './sr.js';
+import { readAnalysisReport } from './sr-read.js';
 
 type PacsEvents = { 'pacs.progress': PacsJob; 'studies.changed': { studyInstanceUids: string[] } };
 
@@ -191,9 +192,25 @@ export function createPacsService(deps: PacsServiceDeps): PacsService {
     ledger.finish(e.id, seriesUid, complete ? 'complete' : 'incomplete', got, complete ? undefined : `${expected.length - got} instance(s) not imported`);
   }
 
+  /**
+   * Reads our AI reports from an SR series of the PACS (small documents; others are ignored) and keeps them in the
+   * ledger. Best effort: a report that cannot be read never fails the image retrieval.
+   */
+  async function readReports(client: DicomWebClient, studyUid: string, seriesUid: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await client.retrieve(`studies/${studyUid}/series/${seriesUid}`, (part) => {
+        const r = readAnalysisReport(part.body);
+        if (r && r.studyInstanceUid === studyUid) ledger.putReport({ ...r, endpointId: client.endpoint.id, receivedUtc: new Date().toISOString() });
+      }, { signal, maxPartBytes: 16 * 1024 * 1024 });
+    } catch (err) {
+      if (err instanceof PacsError && err.code === 'CANCELLED') throw err;
+    }
+  }
+
   async function runJob(endpoint: PacsEndpoint, job: PacsJob, seriesUid: string | undefined, opts: RetrieveOptions): Promise<PacsJob> {
     const tally: ImportResult = { imported: 0, duplicates: 0, errors: [], studies: [], skipped: 0 };
     const seriesDone: string[] = [];
+    let reportSeries: string[] = [];
     try {
       const client = new DicomWebClient(endpoint);
       let seriesUids: string[];
@@ -203,6 +220,7 @@ export function createPacsService(deps: PacsServiceDeps): PacsService {
         if (all.length === 0) throw new PacsError('HTTP_STATUS', client.where(`studies/${job.studyInstanceUid}`), 'the PACS lists no series for this study');
         seriesUids = all.filter((s) => !NON_IMAGE_MODALITIES.has(s.modality ?? '')).map((s) => s.seriesInstanceUid);
         tally.skipped = all.length - seriesUids.length;
+        reportSeries = all.filter((s) => s.modality === 'SR').map((s) => s.seriesInstanceUid);
       }
       // Count every series' instances up front so progress has one total.
       const listed = new Map<string, string[]>();
@@ -213,6 +231,7 @@ export function createPacsService(deps: PacsServiceDeps): PacsService {
         await retrieveSeries(client, job, se, listed.get(se)!, tally, opts);
         seriesDone.push(se);
       }
+      for (const se of reportSeries) await readReports(client, job.studyInstanceUid, se, opts.signal);
       if (job.refused.length > 0) {
         job.state = 'failed';
         job.error = { code: 'PARTIAL', message: `${endpoint.url}: ${job.refused.length} instance(s) could not be imported (first: ${job.refused[0].code}: ${job.refused[0].message})` };
@@ -462,7 +481,11 @@ export function createPacsService(deps: PacsServiceDeps): PacsService {
       const client = new DicomWebClient(endpoint);
       const r = await stowAll(client, [report.bytes], series.studyInstanceUid);
       const result: PacsStoreResult = { endpointId: endpoint.id, stored: r.stored, failed: r.failed, report: { sopInstanceUid: report.sopInstanceUid, seriesInstanceUid: report.seriesInstanceUid } };
-      if (r.stored.includes(report.sopInstanceUid)) ledger.recordSend(endpoint.id, series.studyInstanceUid, seriesInstanceUid, 'report', [report.sopInstanceUid]);
+      if (r.stored.includes(report.sopInstanceUid)) {
+        ledger.recordSend(endpoint.id, series.studyInstanceUid, seriesInstanceUid, 'report', [report.sopInstanceUid]);
+        const readBack = readAnalysisReport(report.bytes);
+        if (readBack) ledger.putReport({ ...readBack, endpointId: endpoint.id, receivedUtc: new Date().toISOString() });
+      }
       exportAudit(endpoint, series.studyInstanceUid, 'report', result, {
         sourceSeriesInstanceUid: seriesInstanceUid,
         reportSopInstanceUid: report.sopInstanceUid,
@@ -523,6 +546,7 @@ export function createPacsService(deps: PacsServiceDeps): PacsService {
         }
         return [...byKey.values()];
       },
+      'pacs.reports': (r): PacsReport[] => ledger.reportsOfSeries(r.seriesInstanceUid),
       'pacs.storeSeries': (r) => service.storeSeries(service.endpoint(r.endpointId), r.seriesInstanceUid),
       'pacs.sendReport': (r) => service.sendReport(service.endpoint(r.endpointId), r.seriesInstanceUid),
     },

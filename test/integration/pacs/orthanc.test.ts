@@ -144,6 +144,26 @@ describe('PACS over DICOMweb against Orthanc', { skip }, () => {
     assert.match(dump.stdout, /Model SHA-256/);
     assert.equal((dump.stdout.match(/Source of Measurement/g) ?? []).length, 3, 'one image reference per analysed slice');
 
+    // The report is kept read back for the series; a second workstation that retrieves the whole study from the PACS
+    // gets the images (the SR series stays on the PACS) and reads the report again.
+    assert.equal((await router.invoke('pacs.reports', { seriesInstanceUid: axial.seriesInstanceUid })).length, 1);
+    const otherDir = mkdtempSync(join(tmpdir(), 'mfp-pacs-2-'));
+    const other = createServices({ dataDir: otherDir, host: 'browser', auditLifecycle: false });
+    try {
+      await saveEndpoint(other, orthanc.dicomWeb);
+      const whole = await other.pacs.retrieve(other.pacs.endpoint('orthanc'), study.studyInstanceUid);
+      assert.equal(whole.state, 'complete', JSON.stringify(whole.error));
+      assert.equal(whole.expected, 56, 'the three image series, not the SR');
+      const reports = await createRouter(other).invoke('pacs.reports', { seriesInstanceUid: axial.seriesInstanceUid });
+      assert.equal(reports.length, 1);
+      assert.equal(reports[0].sopInstanceUid, sent.report.sopInstanceUid);
+      assert.deepEqual(reports[0].images.map((i) => i.sopInstanceUid).sort(), [instances[8], instances[12], instances[16]].map((i) => i.sopInstanceUid).sort());
+      assert.ok(reports[0].images.every((i) => i.flagged), 'threshold 0: every slice was flagged');
+    } finally {
+      other.close();
+      rmSync(otherDir, { recursive: true, force: true });
+    }
+
     // The study list's marker: this study came from (and went to) the PACS.
     const states = await router.invoke('pacs.localStates', {});
     assert.deepEqual(states, [{ studyInstanceUid: study.studyInstanceUid, endpointId: 'orthanc', local: 'complete', stored: true }]);

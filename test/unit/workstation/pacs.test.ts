@@ -23,6 +23,8 @@ import { PacsError } from '../../../electron/features/pacs/errors.js';
 import { boundaryOf, multipartRelated, MultipartError, MultipartParser } from '../../../electron/features/pacs/multipart.js';
 import { studyQueryParams, toStudy } from '../../../electron/features/pacs/qido.js';
 import { buildAnalysisReport, ds } from '../../../electron/features/pacs/sr.js';
+import { readAnalysisReport } from '../../../electron/features/pacs/sr-read.js';
+import { imageFile } from './dicom-writer.js';
 
 const body = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -269,6 +271,22 @@ describe('AI report as a DICOM Comprehensive SR', () => {
       ],
       software: { name: 'MedFedPure Workstation', version: '0.1.0', workstation: 'ws1' },
     });
+    // Read back (as when the study comes from a PACS): the same values; anything that is not our report is null.
+    const back = readAnalysisReport(r.bytes);
+    assert.ok(back);
+    assert.equal(back.sopInstanceUid, r.sopInstanceUid);
+    assert.equal(back.sourceSeriesInstanceUid, '1.2.3');
+    assert.equal(back.verified, false);
+    assert.equal(back.software, 'MedFedPure Workstation 0.1.0');
+    assert.deepEqual(back.images, [
+      { sopInstanceUid: '1.2.3.4', label: 'tumour', pTumour: 0.8765432109, flagged: true, score: 0.0123456789, threshold: 0.01, tStar: 120 },
+      { sopInstanceUid: '1.2.3.5', label: 'no-tumour', pTumour: 0.8765432109, flagged: false, score: 0.0123456789, threshold: 0.01, tStar: 0 },
+    ]);
+    assert.deepEqual(back.models, [{ name: 'classifier', version: '1.0.0', sha256: 'ab'.repeat(32), trained: false }]);
+    assert.equal(readAnalysisReport(imageFile({ rows: 2, columns: 2, bitsAllocated: 16, raw: [1, 2, 3, 4] })), null);
+    assert.equal(readAnalysisReport(new Uint8Array(300)), null);
+    assert.equal(readAnalysisReport(r.bytes.subarray(0, 400)), null);
+
     assert.equal(ds(0.12345678901234567), '0.123456789');
     assert.ok(ds(-1.2345678901234567e-12).length <= 16);
     const dir = mkdtempSync(join(tmpdir(), 'mfp-sr-'));
