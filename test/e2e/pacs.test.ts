@@ -1,8 +1,9 @@
 /**
  * End-to-end: the PACS tab against a real Orthanc (test/support/orthanc.ts) holding the demo study (already local in
- * `medfedpure serve`) and a 12-slice study that is only on the PACS. Search shows both with their local state
+ * `medfedpure serve`) and a 12-slice study that is only on the PACS, with an AI report (DICOM SR) beside it. Search shows both with their local state
  * ("Local" / "PACS only"); retrieving the PACS-only study shows progress and ends "Retrieved"; "Open" switches to the
- * local list, where the study carries the "PACS" marker, and the viewer draws it; the open series can be sent back
+ * local list, where the study carries the "PACS" marker, and the viewer draws it; the PACS tab shows the AI report
+ * read back with the study; the open series can be sent back
  * (images by STOW-RS; the AI report asks for an analysis first). A PACS that cannot be reached shows
  * an error naming it. Screenshots go to test-results/screenshots/pacs-*.png.
  */
@@ -12,7 +13,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHttpClient } from '../../electron/common/http-client.js';
-import type { ApiEvents, ApiMethods } from '../../electron/features/api.js';
+import type { ApiEvents, ApiMethods, ScanResult } from '../../electron/features/api.js';
+import { buildAnalysisReport } from '../../electron/features/pacs/sr.js';
 import { imageFile } from '../unit/workstation/dicom-writer.js';
 import { orthancAvailable, ORTHANC_PASSWORD, ORTHANC_USER, startOrthanc, type Orthanc } from '../support/orthanc.js';
 import { CHROMIUM_SKIP_REASON, screenshot, watchPageErrors } from './support/chromium.js';
@@ -42,6 +44,20 @@ describe('PACS tab end-to-end', { skip }, () => {
           patientId: 'PACS-E2E-1', patientName: 'PACSONLY^ERIN', windowCenter: 500, windowWidth: 1000, position: [0, 0, k * 5], orientation: [1, 0, 0, 0, 1, 0],
         }));
       }
+      // An earlier AI report on the PACS for three of its slices (one flagged), as another workstation would leave it.
+      const result = (k: number): ScanResult => ({
+        sopInstanceUid: `${SERIES}.${k}`, seriesInstanceUid: SERIES, studyInstanceUid: STUDY, createdUtc: '', label: k === 6 ? 'tumour' : 'no-tumour',
+        probabilities: k === 6 ? [0.2, 0.8] : [0.9, 0.1], mode: 'adaptive', flagged: k === 6, score: k === 6 ? 0.05 : 0.01, threshold: 0.03,
+        scoreKind: 'mse', tStar: k === 6 ? 80 : 0, steps: 0, timesteps: [], seed: 1, size: 64, input: new Float32Array(0), errorMap: null, purified: null,
+        difference: null, models: [{ name: 'classifier', version: '1.0.0', sha256: 'cd'.repeat(32), trained: true }], ep: 'cpu',
+        timings: { preprocessMs: 0, detectMs: 0, purifyMs: 0, classifyMs: 0, totalMs: 0, batchSize: 1 },
+      });
+      const sr = buildAnalysisReport({
+        patient: { id: 'PACS-E2E-1', name: 'PACSONLY^ERIN' }, study: { studyInstanceUid: STUDY }, sourceSeriesInstanceUid: SERIES,
+        images: [5, 6, 7].map((k) => ({ sopClassUid: '1.2.840.10008.5.1.4.1.1.4', sopInstanceUid: `${SERIES}.${k}`, result: result(k) })),
+        software: { name: 'MedFedPure Workstation', version: '0.1.0', workstation: 'reading-room-2' }, now: new Date('2026-11-30T08:15:00Z'),
+      });
+      writeFileSync(join(dir, 'report.dcm'), sr.bytes);
       await orthanc.seed([dir, join(process.cwd(), 'build', 'demo-data')]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -72,6 +88,7 @@ describe('PACS tab end-to-end', { skip }, () => {
     await remote.locator('[role=button]').click();
     await remote.getByTestId('pacs-series-row').first().waitFor();
     assert.match((await remote.getByTestId('pacs-series-row').first().textContent()) ?? '', /12 im/);
+    assert.match((await remote.getByTestId('pacs-series-row').nth(1).textContent()) ?? '', /SR AI analysis \(MedFedPure\) · 1 im/);
     await screenshot(page, 'pacs-search');
 
     await remote.getByTestId('pacs-retrieve-study').click();
@@ -92,8 +109,13 @@ describe('PACS tab end-to-end', { skip }, () => {
     await page.waitForSelector('[data-testid=viewport][data-current-drawn=true]');
     await screenshot(page, 'pacs-opened');
 
-    // Back on the PACS tab, the open series can be sent: its images, and (once analysed) its AI report.
+    // Back on the PACS tab: the AI report found on the PACS with the study is shown for the open series; the series
+    // can be sent: its images, and (once analysed) its AI report.
     await page.getByTestId('tab-pacs').click();
+    const report = page.getByTestId('pacs-report');
+    await report.waitFor();
+    assert.equal(await report.getByTestId('pacs-report-summary').textContent(), '3 image(s): tumour suspected in 1, flagged by the detector in 1');
+    assert.match((await report.textContent()) ?? '', /2026-11-30 08:15:00 UTC · MedFedPure Workstation 0\.1\.0/);
     await page.getByTestId('pacs-send-series').click();
     const sendStatus = page.getByTestId('pacs-send-status');
     await sendStatus.waitFor();

@@ -59,6 +59,14 @@ CREATE TABLE reports (
   received_utc TEXT NOT NULL
 );
 CREATE INDEX reports_series ON reports (source_series_uid);
+CREATE TABLE non_image_series (
+  series_uid TEXT NOT NULL,
+  endpoint_id TEXT NOT NULL,
+  study_uid TEXT NOT NULL,
+  instances INTEGER NOT NULL,
+  PRIMARY KEY (series_uid, endpoint_id)
+);
+CREATE INDEX non_image_study ON non_image_series (study_uid);
 `,
   },
 ];
@@ -120,12 +128,17 @@ export class PacsLedger {
       .run(endpointId, studyUid, seriesUid, kind, JSON.stringify(sopUids), new Date().toISOString());
   }
 
-  /** Distinct SOP Instance UIDs of AI reports sent for a study (they are on the PACS but never in the study store). */
-  reportsSent(studyUid: string, endpointId?: string): string[] {
-    const rows = this.db
-      .prepare(`SELECT sop_uids_json FROM sends WHERE study_uid = ? AND kind = 'report'${endpointId ? ' AND endpoint_id = ?' : ''}`)
-      .all(...(endpointId ? [studyUid, endpointId] : [studyUid])) as Array<{ sop_uids_json: string }>;
-    return [...new Set(rows.flatMap((r) => JSON.parse(r.sop_uids_json) as string[]))];
+  /**
+   * A series of the PACS that holds no image (SR, KO, PR…): a study retrieval leaves it there, and a sent AI report is
+   * one. Counted so a study whose images are all local reads as complete.
+   */
+  noteNonImageSeries(endpointId: string, studyUid: string, seriesUid: string, instances: number): void {
+    this.db.prepare('INSERT OR REPLACE INTO non_image_series (series_uid, endpoint_id, study_uid, instances) VALUES (?, ?, ?, ?)').run(seriesUid, endpointId, studyUid, instances);
+  }
+
+  /** Instances of a study on the PACS known to be non-image (they are never in the study store). */
+  nonImageInstances(studyUid: string, endpointId: string): number {
+    return (this.db.prepare('SELECT coalesce(sum(instances), 0) AS n FROM non_image_series WHERE study_uid = ? AND endpoint_id = ?').get(studyUid, endpointId) as { n: number }).n;
   }
 
   sentStudies(): Array<{ studyInstanceUid: string; endpointId: string }> {

@@ -216,11 +216,14 @@ export function createPacsService(deps: PacsServiceDeps): PacsService {
       let seriesUids: string[];
       if (seriesUid) seriesUids = [seriesUid];
       else {
-        const all = (await client.qido(`studies/${job.studyInstanceUid}/series`, {}, opts.signal)).map((o) => toSeries(o, job.studyInstanceUid)).filter((s): s is PacsSeries => s !== null);
+        const all = (await client.qido(`studies/${job.studyInstanceUid}/series`, { includefield: '00201209' }, opts.signal))
+          .map((o) => toSeries(o, job.studyInstanceUid))
+          .filter((s): s is PacsSeries => s !== null);
         if (all.length === 0) throw new PacsError('HTTP_STATUS', client.where(`studies/${job.studyInstanceUid}`), 'the PACS lists no series for this study');
         seriesUids = all.filter((s) => !NON_IMAGE_MODALITIES.has(s.modality ?? '')).map((s) => s.seriesInstanceUid);
         tally.skipped = all.length - seriesUids.length;
         reportSeries = all.filter((s) => s.modality === 'SR').map((s) => s.seriesInstanceUid);
+        for (const s of all) if (NON_IMAGE_MODALITIES.has(s.modality ?? '')) ledger.noteNonImageSeries(endpoint.id, job.studyInstanceUid, s.seriesInstanceUid, s.instanceCount ?? 0);
       }
       // Count every series' instances up front so progress has one total.
       const listed = new Map<string, string[]>();
@@ -371,7 +374,7 @@ export function createPacsService(deps: PacsServiceDeps): PacsService {
       for (const s of found) {
         const localCount = local.get(s.studyInstanceUid) ?? 0;
         const rows = ledger.retrievalsOfStudy(s.studyInstanceUid).filter((r) => r.endpointId === endpoint.id);
-        const reports = ledger.reportsSent(s.studyInstanceUid, endpoint.id).length;
+        const reports = ledger.nonImageInstances(s.studyInstanceUid, endpoint.id);
         if (localCount === 0) s.local = 'none';
         else if (rows.some((r) => r.state !== 'complete')) s.local = 'partial';
         else s.local = s.instanceCount !== undefined && localCount + reports >= s.instanceCount ? 'complete' : 'partial';
@@ -483,6 +486,7 @@ export function createPacsService(deps: PacsServiceDeps): PacsService {
       const result: PacsStoreResult = { endpointId: endpoint.id, stored: r.stored, failed: r.failed, report: { sopInstanceUid: report.sopInstanceUid, seriesInstanceUid: report.seriesInstanceUid } };
       if (r.stored.includes(report.sopInstanceUid)) {
         ledger.recordSend(endpoint.id, series.studyInstanceUid, seriesInstanceUid, 'report', [report.sopInstanceUid]);
+        ledger.noteNonImageSeries(endpoint.id, series.studyInstanceUid, report.seriesInstanceUid, 1);
         const readBack = readAnalysisReport(report.bytes);
         if (readBack) ledger.putReport({ ...readBack, endpointId: endpoint.id, receivedUtc: new Date().toISOString() });
       }

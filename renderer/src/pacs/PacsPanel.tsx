@@ -7,7 +7,7 @@
  * side. Retrievals are server-side jobs announced by `pacs.progress`, so a reload picks them up again (pacs.jobs).
  */
 import { useCallback, useEffect, useState } from 'react';
-import type { ApiClient, LocalState, PacsEndpointInfo, PacsJob, PacsSearchResult, PacsSeries, PacsStudy } from '../../../electron/features/api.js';
+import type { ApiClient, LocalState, PacsEndpointInfo, PacsJob, PacsReport, PacsSearchResult, PacsSeries, PacsStudy } from '../../../electron/features/api.js';
 import { errorMessage, formatDicomDate, formatPersonName } from '../util.js';
 
 const PAGE = 25;
@@ -60,11 +60,34 @@ function JobRow({ job, study, onCancel, onOpen, onRetry }: { job: PacsJob; study
   );
 }
 
+/** An AI report read back from the PACS (DICOM SR written by this workstation): who wrote it, when, what it found. */
+function ReportCard({ report }: { report: PacsReport }) {
+  const tumour = report.images.filter((i) => i.label === 'tumour').length;
+  const flagged = report.images.filter((i) => i.flagged).length;
+  return (
+    <div className="pacs-report" data-testid="pacs-report">
+      <div className="pacs-report-head">
+        <span>AI report on PACS</span>
+        <span className="badge pacs-none" title="Verification Flag of the SR">{report.verified ? 'verified' : 'unverified'}</span>
+      </div>
+      <div className="pacs-report-meta">{report.createdUtc.replace('T', ' ').replace('Z', ' UTC')} · {report.software}</div>
+      <div className="pacs-report-sum" data-testid="pacs-report-summary">
+        {report.images.length} image(s): tumour suspected in {tumour}, flagged by the detector in {flagged}
+      </div>
+      {report.models.some((m) => !m.trained) && <div className="pacs-report-warn">Development weights: not for clinical reading.</div>}
+    </div>
+  );
+}
+
 /** Sends what is open in the viewer to the chosen PACS: the series' AI results as a DICOM SR, or the series itself. */
 function SendOpenSeries({ client, endpointId, seriesInstanceUid }: { client: ApiClient; endpointId: string; seriesInstanceUid: string }) {
   const [busy, setBusy] = useState(false);
   const [status, setStatus] = useState<{ ok: boolean; text: string } | null>(null);
-  useEffect(() => setStatus(null), [seriesInstanceUid, endpointId]);
+  const [reports, setReports] = useState<PacsReport[]>([]);
+  const loadReports = useCallback(() => {
+    client.invoke('pacs.reports', { seriesInstanceUid }).then(setReports, () => setReports([]));
+  }, [client, seriesInstanceUid]);
+  useEffect(() => { setStatus(null); loadReports(); }, [seriesInstanceUid, endpointId, loadReports]);
   const send = async (what: 'report' | 'series') => {
     setBusy(true);
     setStatus(null);
@@ -76,6 +99,7 @@ function SendOpenSeries({ client, endpointId, seriesInstanceUid }: { client: Api
         ok: r.failed.length === 0,
         text: what === 'report' ? `AI report stored on the PACS (${r.stored.length} SR)` : `${r.stored.length} image(s) stored${r.failed.length ? `, ${r.failed.length} refused` : ''}`,
       });
+      loadReports();
     } catch (e) {
       setStatus({ ok: false, text: pacsErrorText(e) });
     } finally {
@@ -88,6 +112,7 @@ function SendOpenSeries({ client, endpointId, seriesInstanceUid }: { client: Api
       <button type="button" data-testid="pacs-send-report" disabled={busy || !endpointId} title="Write this series' AI results as a DICOM Structured Report and store it on the PACS" onClick={() => void send('report')}>Send AI report</button>
       <button type="button" data-testid="pacs-send-series" disabled={busy || !endpointId} title="Store this series' images on the PACS" onClick={() => void send('series')}>Send images</button>
       {status && <div className={status.ok ? 'pacs-send-ok' : 'error'} role="status" data-testid="pacs-send-status">{status.text}</div>}
+      {reports.slice(0, 1).map((r) => <ReportCard key={r.sopInstanceUid} report={r} />)}
     </div>
   );
 }
