@@ -404,7 +404,8 @@ export function createPacsService(deps: PacsServiceDeps): PacsService {
     startRetrieve(endpoint, studyInstanceUid, seriesInstanceUid) {
       if (closed) throw new ApiError('CONFLICT', 'The PACS service is shutting down');
       for (const { job } of jobs.values()) {
-        if (job.state === 'running' && job.endpointId === endpoint.id && job.studyInstanceUid === studyInstanceUid) return { ...job };
+        // The same request again while it runs joins the running job instead of fetching twice.
+        if (job.state === 'running' && job.endpointId === endpoint.id && job.studyInstanceUid === studyInstanceUid && job.requestedSeriesInstanceUid === seriesInstanceUid) return { ...job };
       }
       const job = newJob(endpoint, studyInstanceUid, seriesInstanceUid);
       const controller = new AbortController();
