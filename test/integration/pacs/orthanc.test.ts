@@ -39,6 +39,8 @@ describe('PACS over DICOMweb against Orthanc', { skip }, () => {
   let dataDir: string;
   let services: Services;
   let core: EngineCore;
+  /** Instances killed and replaced mid-test: their folders (holding the storage the replacement reuses) go last. */
+  const retired: Orthanc[] = [];
 
   before(async () => {
     orthanc = await startOrthanc();
@@ -55,6 +57,7 @@ describe('PACS over DICOMweb against Orthanc', { skip }, () => {
     services?.close();
     await core?.close();
     await orthanc?.stop();
+    for (const o of retired) await o.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -207,6 +210,7 @@ describe('PACS over DICOMweb against Orthanc', { skip }, () => {
     await assert.rejects(services.pacs.search(endpoint, {}), (e: Error & { code?: string }) => e.code === 'UNREACHABLE' && e.message.includes(orthanc.dicomWeb));
 
     // Back with the same storage (a new port): the retry fetches only what is missing.
+    retired.push(orthanc);
     orthanc = await startOrthanc({ storage: orthanc.storage });
     await saveEndpoint(services, orthanc.dicomWeb);
     const retry = await services.pacs.retrieve(services.pacs.endpoint('orthanc'), studyUid, seriesUid);
