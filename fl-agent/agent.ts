@@ -46,6 +46,7 @@ export interface AgentStatus {
 
 export interface RoundEntry {
   at: string;
+  messageId: string;
   runId: string;
   round: string;
   kind: string;
@@ -166,6 +167,11 @@ export class FlAgent extends EventEmitter {
     await this.audit('fl.agent-started', AUDIT_EVENTS.applicationActivity, 'E', 0, {});
     try {
       while (!this.stopping) {
+        if (this.policy.optedOut) {
+          // the site left the federation: not a refusal of the SuperLink, just nothing to do
+          if (this.status.state === 'idle') await this.audit('fl.opted-out', AUDIT_EVENTS.applicationActivity, 'E', 0, {});
+          break;
+        }
         const d = mayConnect(this.policy, this.opts.superlink);
         if (!d.ok) {
           this.setStatus({ state: 'refused', lastError: { code: 'FL_POLICY_REFUSED', message: d.reason } });
@@ -189,7 +195,7 @@ export class FlAgent extends EventEmitter {
         }
       }
     } finally {
-      this.setStatus({ state: 'stopped' });
+      if (this.status.state !== 'refused') this.setStatus({ state: 'stopped' });
       await this.audit('fl.agent-stopped', AUDIT_EVENTS.applicationActivity, 'E', 0, { roundsDone: this.status.roundsDone });
     }
   }
@@ -225,8 +231,13 @@ export class FlAgent extends EventEmitter {
           await this.audit('fl.opted-out', AUDIT_EVENTS.applicationActivity, 'E', 0, {});
           return;
         }
-        if (this.policy.paused && this.status.state !== 'paused') this.setStatus({ state: 'paused' });
-        if (!this.policy.paused && this.status.state === 'paused') this.setStatus({ state: 'connected' });
+        if (this.policy.paused) {
+          // paused: stay connected (heartbeats go on) but take nothing; queued messages wait or expire at the SuperLink
+          if (this.status.state !== 'paused') this.setStatus({ state: 'paused' });
+          await sleep(poll, this.stopCtrl.signal);
+          continue;
+        }
+        if (this.status.state === 'paused') this.setStatus({ state: 'connected' });
         const msgs = await client.pullMessages(nodeId);
         if (msgs.length === 0) {
           await sleep(poll, this.stopCtrl.signal);
@@ -291,7 +302,7 @@ export class FlAgent extends EventEmitter {
       const eventId = outcome === 'ok' ? AUDIT_EVENTS.export : security ? AUDIT_EVENTS.securityAlert : AUDIT_EVENTS.applicationActivity;
       await this.audit(outcome === 'refused' ? 'fl.refused' : 'fl.round', eventId, 'E', outcome === 'ok' ? 0 : outcome === 'refused' ? 4 : 8, { ...rec });
       const entry: RoundEntry = {
-        at: new Date().toISOString(), runId: rec.runId, round: rec.round, kind: rec.messageType, outcome, loss: extra.loss ?? null, accuracy: extra.accuracy ?? null,
+        at: new Date().toISOString(), messageId: rec.messageId, runId: rec.runId, round: rec.round, kind: rec.messageType, outcome, loss: extra.loss ?? null, accuracy: extra.accuracy ?? null,
         examples: rec.examples, durationS: rec.durationS, epsilon: rec.epsilon, error: rec.error,
       };
       this.history.push(entry);
