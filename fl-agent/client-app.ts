@@ -122,6 +122,11 @@ export class ClassifierClientApp implements ClientApp {
     return this.local;
   }
 
+  /** Forget the loaded site data (e.g. the confirmed cases changed); the next round loads it again. */
+  invalidateData(): void {
+    this.site = null;
+  }
+
   private async siteData(): Promise<SiteData> {
     this.site ??= await this.opts.data();
     return this.site;
