@@ -7,12 +7,18 @@
  *       on the command line is the site's consent to that address; --policy FILE (JSON, SitePolicy fields) adds the
  *       rest of the site policy (run ids, schedule, …). Audit events go to <state-dir>/fl-audit.jsonl. Ctrl+C leaves
  *       cleanly (stays online a few seconds after the last reply, then deactivates).
+ *   fl node-key [--state-dir DIR]
+ *       prints the node's public key in OpenSSH format, for `flwr supernode register` when the federation's SuperLink
+ *       only admits registered nodes (--enable-supernode-auth); creates the key on first use
+ *   fl export-shared --out DIR [--weights FILE.mfpw] [--seed N]
+ *       writes the shared layers (FedPer + FedBN selection) as manifest.json + one float32 .npy per layer, the
+ *       layout fl-agent/server/medfedpure_server/shared_arrays.py reads as the federation's initial arrays
  *   fl simulate …   research tooling: in-process federation on Br35H (fl-agent/simulate/, loaded on demand)
  *
  * Exit status: 0 after a clean stop, 1 when refused or failed, 2 on a usage error.
  */
 import { parseArgs } from 'node:util';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FlAgent, type RoundEntry } from './agent.js';
@@ -21,6 +27,11 @@ import { checkPolicy, DEFAULT_POLICY, type SitePolicy } from './site/policy.js';
 import { fromYesNoFolder } from './site/data.js';
 import { DEFAULT_LOCAL_TRAINING } from './train/local-trainer.js';
 import type { AuditEvent, AuditSink } from './site/audit.js';
+import * as classifier from '../native-models/src/inference/nets/classifier.js';
+import { loadWeights } from '../native-models/src/core/weights-io.js';
+import { encodeNpyF32 } from './protocol/npy.js';
+import { loadOrCreateNodeKey, openSshPublicKey } from './protocol/auth.js';
+import { sharedNames, weightsSha256 } from './model/shared-layers.js';
 
 const HELP = `Usage: medfedpure fl <command> [options]
 
@@ -33,6 +44,11 @@ const HELP = `Usage: medfedpure fl <command> [options]
        [--noise Z] [--clipping-norm C]    local Gaussian noise multiplier; clipping norm if the server sends none
        [--max-messages N]                 leave after N handled messages (scripted trials)
        [--json]                           one JSON object per line
+  node-key [--state-dir DIR]              print this workstation's public key (OpenSSH format) for
+                                          \`flwr supernode register\` at the coordinating site (creates the key)
+  export-shared --out DIR [--weights FILE.mfpw] [--seed N]
+                                          the shared layers (what travels) as manifest.json + .npy files:
+                                          the coordinating site's ServerApp starts from them
   simulate --sites 10 --dirichlet 0.4 --rounds R [--data DIR] [--json]
                                           in-process federation on Br35H split by near-duplicate group`;
 
@@ -141,10 +157,42 @@ async function join_(argv: string[]): Promise<number> {
   return s.state === 'refused' ? 1 : 0;
 }
 
+async function exportShared(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, strict: true, options: { out: { type: 'string' }, weights: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } } });
+  if (!values.out) throw new UsageError('--out DIR is required');
+  const seed = num(values.seed, 'seed', 0, 2 ** 31, true) ?? 0;
+  const net = DEFAULT_LOCAL_TRAINING.net;
+  const weights = values.weights ? (await loadWeights(values.weights)).weights : classifier.init(net, seed);
+  const names = sharedNames(weights);
+  const out = resolve(values.out);
+  await mkdir(out, { recursive: true });
+  const files: string[] = [];
+  for (const [i, name] of names.entries()) {
+    const t = weights.get(name)!;
+    const file = `${String(i).padStart(4, '0')}.npy`;
+    await writeFile(join(out, file), encodeNpyF32(t.shape, t.data));
+    files.push(file);
+  }
+  const manifest = { format: 'medfedpure-shared-arrays', version: 1, names, files, net, source: values.weights ?? `classifier.init(seed ${seed})`, sha256: weightsSha256(weights, names) };
+  await writeFile(join(out, 'manifest.json'), JSON.stringify(manifest, null, 1));
+  process.stdout.write(values.json ? `${JSON.stringify({ out, layers: names.length, sha256: manifest.sha256 })}\n` : `${names.length} shared layers written to ${out}\n`);
+  return 0;
+}
+
+async function nodeKey(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, strict: true, options: { 'state-dir': { type: 'string' }, 'data-dir': { type: 'string' } } });
+  const stateDir = resolve(values['state-dir'] ?? join(values['data-dir'] ?? defaultDataDir(), 'fl'));
+  const key = await loadOrCreateNodeKey(join(stateDir, 'node.key'));
+  process.stdout.write(`${openSshPublicKey(key)}\n`);
+  return 0;
+}
+
 export async function flCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   try {
+    if (sub === 'node-key') return await nodeKey(rest);
     if (sub === 'join') return await join_(rest);
+    if (sub === 'export-shared') return await exportShared(rest);
     if (sub === 'simulate') {
       const { simulateCommand } = await import('./simulate/simulate.js');
       return await simulateCommand(rest);

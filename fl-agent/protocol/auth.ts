@@ -109,3 +109,19 @@ export function verifyAuthEntries(publicKeyPem: Uint8Array, timestamp: string, s
   if (!(diff > -SYSTEM_TIME_TOLERANCE_S && diff < TIMESTAMP_TOLERANCE_S + SYSTEM_TIME_TOLERANCE_S)) return { ok: false, reason: 'Invalid timestamp' };
   return { ok: true };
 }
+
+/**
+ * The node's public key in OpenSSH format (`ecdsa-sha2-nistp384 AAAA… comment`): what the coordinating site passes to
+ * `flwr supernode register <file>` when its SuperLink runs with --enable-supernode-auth.
+ */
+export function openSshPublicKey(key: NodeKey, comment = 'medfedpure-workstation'): string {
+  const jwk = createPublicKey(Buffer.from(key.publicKeyPem)).export({ format: 'jwk' }) as { x: string; y: string };
+  const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
+  const str = (b: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(b.length);
+    return Buffer.concat([len, b]);
+  };
+  const blob = Buffer.concat([str(Buffer.from('ecdsa-sha2-nistp384')), str(Buffer.from('nistp384')), str(point)]);
+  return `ecdsa-sha2-nistp384 ${blob.toString('base64')} ${comment}`;
+}

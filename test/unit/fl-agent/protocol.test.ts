@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, stat, chmod, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import {
   deflateMessage, inflateMessage, objectBytes, parseObject, pythonJson, treeIds, MAX_ARRAY_CHUNK_BYTES, sha256Hex,
 } from '../../../fl-agent/protocol/objects.js';
 import { arrayRecord, configRecord, metricRecord, STYPE_NUMPY, type FlMessage } from '../../../fl-agent/protocol/records.js';
-import { authEntries, generateNodeKey, isoTimestamp, loadOrCreateNodeKey, verifyAuthEntries } from '../../../fl-agent/protocol/auth.js';
+import { authEntries, generateNodeKey, isoTimestamp, loadOrCreateNodeKey, openSshPublicKey, verifyAuthEntries } from '../../../fl-agent/protocol/auth.js';
 import { FlError } from '../../../fl-agent/protocol/errors.js';
 
 const code = (c: string) => (e: unknown) => e instanceof FlError && e.code === c;
@@ -165,4 +166,44 @@ test('node key: created 0600, reloaded identical, refused when others can read i
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+// When this machine has Python with numpy (CI may not), check the two Python-defined formats against Python itself.
+const py = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' });
+test('against Python: .npy bytes equal numpy.save, JSON bodies equal json.dumps', { skip: py.status !== 0 ? 'python3 with numpy not available' : false }, () => {
+  const script = [
+    'import io, json, sys, numpy as np',
+    'b = io.BytesIO(); np.save(b, np.arange(6, dtype=np.float32).reshape(2, 3) / 7, allow_pickle=False)',
+    'sys.stdout.write(b.getvalue().hex() + "\\n")',
+    'sys.stdout.write(json.dumps({"dtype": "float32", "shape": (2, 3), "stype": "numpy.ndarray", "arraychunk_ids": [0, 0, 1], "\\u00fc": "x"}))',
+  ].join('\n');
+  const r = spawnSync('python3', ['-c', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const [npyHex, json] = r.stdout.split('\n');
+  const mine = encodeNpyF32([2, 3], Float32Array.from([0, 1, 2, 3, 4, 5], (x) => x / 7));
+  assert.equal(Buffer.from(mine).toString('hex'), npyHex);
+  assert.equal(pythonJson({ dtype: 'float32', shape: [2, 3], stype: 'numpy.ndarray', arraychunk_ids: [0, 0, 1], 'ü': 'x' }), json);
+});
+
+const pyCrypto = spawnSync('python3', ['-c', 'import cryptography'], { encoding: 'utf8' });
+test('against Python cryptography: the auth metadata verifies as Flower\'s interceptor checks it; the OpenSSH key loads', { skip: pyCrypto.status !== 0 ? 'python3 with cryptography not available' : false }, () => {
+  const k = generateNodeKey();
+  const a = authEntries(k);
+  const script = [
+    'import sys, datetime',
+    'from cryptography.hazmat.primitives import hashes, serialization',
+    'from cryptography.hazmat.primitives.asymmetric import ec',
+    'pem, ts, sig, ssh = [bytes.fromhex(x) for x in sys.argv[1:5]]',
+    'pk = serialization.load_pem_public_key(pem)',
+    'pk.verify(sig, ts, ec.ECDSA(hashes.SHA256()))',
+    'diff = (datetime.datetime.now(datetime.timezone.utc) - datetime.datetime.fromisoformat(ts.decode("ascii"))).total_seconds()',
+    'assert -5 < diff < 305, diff',
+    'k2 = serialization.load_ssh_public_key(ssh)',
+    'assert k2.public_numbers() == pk.public_numbers()',
+    'print(pk.curve.name)',
+  ].join('\n');
+  const hex = (b: Uint8Array | string) => Buffer.from(b).toString('hex');
+  const r = spawnSync('python3', ['-c', script, hex(a.publicKey), hex(a.timestamp), hex(a.signature), hex(openSshPublicKey(k))], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'secp384r1');
 });
