@@ -65,6 +65,8 @@ export interface ClassifierAppOptions {
   /** Start from these weights when no local model exists yet (e.g. the shipped classifier); else seeded init. */
   initialWeights?: NamedWeights;
   initSeed?: number;
+  /** A trainer shared with other apps in the same process (simulation); it is not released by close(). */
+  trainer?: LocalTrainer;
 }
 
 function oneRecord(content: RecordDict, kind: FlRecord['kind'], preferred: string, required: boolean): FlRecord | undefined {
@@ -133,6 +135,7 @@ export class ClassifierClientApp implements ClientApp {
   }
 
   private trainerFor(threads: number): LocalTrainer {
+    if (this.opts.trainer) return this.opts.trainer;
     if (!this.trainer || this.trainerThreads !== threads) {
       void this.trainer?.release();
       this.trainer = new LocalTrainer({ ...this.training, threads });

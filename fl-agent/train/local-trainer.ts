@@ -50,6 +50,8 @@ export const DEFAULT_LOCAL_TRAINING: LocalTrainingOptions = {
   clipGradNorm: 5,
 };
 
+const EVAL_BATCH = 16;
+
 export interface TrainOutcome {
   steps: number;
   examples: number;
@@ -119,18 +121,21 @@ export class LocalTrainer {
 
   async evaluate(weights: NamedWeights, ds: ImageDataset, indices: Int32Array): Promise<EvalOutcome> {
     if (indices.length === 0) throw new FlError('FL_NO_DATA', 'no confirmed cases to evaluate on');
-    const bs = Math.min(32, indices.length);
+    // one compiled graph of EVAL_BATCH images: a short last batch is zero-padded and the padding ignored
+    const bs = EVAL_BATCH;
+    let p = this.evalSessions.get(bs);
+    if (!p) {
+      p = ModelSession.create(classifier.buildInference(this.opts.net, undefined, bs), { threads: this.opts.threads });
+      p.catch(() => this.evalSessions.delete(bs));
+      this.evalSessions.set(bs, p);
+    }
+    const session = await p;
+    const ss = ds.size * ds.size;
     let lossSum = 0, correct = 0;
     for (const b of ds.batches(indices, bs)) {
       const n = b.x.shape[0];
-      let p = this.evalSessions.get(n);
-      if (!p) {
-        p = ModelSession.create(classifier.buildInference(this.opts.net, undefined, n), { threads: this.opts.threads });
-        p.catch(() => this.evalSessions.delete(n));
-        this.evalSessions.set(n, p);
-      }
-      const session = await p;
-      const feeds = new Map([...weights, ['x', b.x]]);
+      const x = n === bs ? b.x : { shape: [bs, 1, ds.size, ds.size], data: (() => { const d = new Float32Array(bs * ss); d.set(b.x.data); return d; })() };
+      const feeds = new Map([...weights, ['x', x]]);
       const out = await session.run(feeds, ['logits']);
       const logits = out.get('logits')!.data;
       const k = this.opts.net.classes;
