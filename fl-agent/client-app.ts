@@ -195,7 +195,7 @@ export class ClassifierClientApp implements ClientApp {
     if (clippingNorm !== null) updateNorm = clipUpdate(weights, before, names, clippingNorm).normBefore;
     let epsilon: number | null = null;
     if (z > 0) {
-      addGaussianNoise(weights, names, z * clippingNorm!, seed ^ 0x5eed);
+      addGaussianNoise(weights, names, z * clippingNorm!);
       this.accountant.addGaussian(z);
       epsilon = this.accountant.epsilon(ctx.privacy.delta);
       await writeFileAtomic(join(this.opts.stateDir, 'privacy.json'), new TextEncoder().encode(JSON.stringify(this.accountant)));

@@ -8,7 +8,8 @@
  *
  * Local noise (optional, off by default) adds N(0, (z·C)²) to every coordinate of the clipped update, i.e. the
  * Gaussian mechanism with sensitivity C and noise multiplier z on each round's release. It needs a clipping norm
- * (the server's, or the site's own when the server sends none).
+ * (the server's, or the site's own when the server sends none). The noise comes from the OS CSPRNG: noise anyone
+ * could regenerate protects nothing.
  *
  * The accountant composes those releases in zero-concentrated DP: one Gaussian release with sensitivity C and
  * σ = z·C is ρ = 1/(2z²)-zCDP (Bun & Steinke 2016, Prop. 1.6); ρ adds up over rounds (Lemma 2.3); and ρ-zCDP implies
@@ -18,6 +19,7 @@
  * No subsampling amplification is claimed.
  */
 import type { NamedWeights } from '../../native-models/src/core/tensor.js';
+import { randomBytes } from 'node:crypto';
 import { Rng } from '../../native-models/src/core/rng.js';
 import { FlError } from '../protocol/errors.js';
 
@@ -54,14 +56,54 @@ export function clipUpdate(next: NamedWeights, received: NamedWeights, names: re
   return { normBefore, scale };
 }
 
-/** Add N(0, σ²) to every shared coordinate of `next`, in place, with a seeded generator. */
-export function addGaussianNoise(next: NamedWeights, names: readonly string[], sigma: number, seed: number): void {
+/** A source of uniform numbers in (0, 1). */
+export type UniformSource = () => number;
+
+/**
+ * Uniforms from the operating system's CSPRNG (53-bit, never 0). DP noise must not be reproducible by anyone who
+ * knows the code: a seeded generator would let the server regenerate and subtract the noise.
+ */
+export function cryptoUniform(): UniformSource {
+  let buf = new Uint32Array(0);
+  let pos = 0;
+  return () => {
+    if (pos + 2 > buf.length) {
+      buf = new Uint32Array(randomBytes(64 * 1024).buffer);
+      pos = 0;
+    }
+    const hi = buf[pos++] >>> 5, lo = buf[pos++] >>> 6; // 27 + 26 bits
+    return (hi * 67108864 + lo + 0.5) / 9007199254740992;
+  };
+}
+
+/** A seeded uniform source (tests only: reproducible, therefore not for real noise). */
+export function seededUniform(seed: number): UniformSource {
+  const rng = new Rng(seed >>> 0);
+  return () => {
+    let u = rng.next();
+    while (u <= 0) u = rng.next();
+    return u;
+  };
+}
+
+/** Add N(0, σ²) to every shared coordinate of `next`, in place (Box–Muller over `uniform`, CSPRNG by default). */
+export function addGaussianNoise(next: NamedWeights, names: readonly string[], sigma: number, uniform: UniformSource = cryptoUniform()): void {
   if (!(sigma >= 0 && Number.isFinite(sigma))) throw new FlError('FL_BAD_ARGUMENT', `noise σ must be ≥ 0, got ${sigma}`);
   if (sigma === 0) return;
-  const rng = new Rng(seed >>> 0);
+  let spare: number | null = null;
+  const normal = () => {
+    if (spare !== null) {
+      const s = spare;
+      spare = null;
+      return s;
+    }
+    const r = Math.sqrt(-2 * Math.log(uniform())), t = 2 * Math.PI * uniform();
+    spare = r * Math.sin(t);
+    return r * Math.cos(t);
+  };
   for (const n of names) {
     const a = next.get(n)!.data;
-    for (let i = 0; i < a.length; i++) a[i] += sigma * rng.normal();
+    for (let i = 0; i < a.length; i++) a[i] += sigma * normal();
   }
 }
 

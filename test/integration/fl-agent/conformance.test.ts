@@ -132,3 +132,37 @@ test('the agent survives a SuperLink restart in the middle of a round and comple
     link.stop();
   }
 });
+
+test('local noise: ε accounted and audited per round, persisted, and a round over the ε budget is refused', async () => {
+  const link = new ConformanceSuperLink();
+  await link.start();
+  const z = 2, delta = 1e-5;
+  const rho1 = 1 / (2 * z * z);
+  const eps = (rho: number) => rho + 2 * Math.sqrt(rho * Math.log(1 / delta));
+  // budget: room for exactly two noisy rounds
+  const a = await startAgent(link.address, { seed: 12, policy: { privacy: { noiseMultiplier: z, defaultClippingNorm: null, delta, maxEpsilon: (eps(2 * rho1) + eps(3 * rho1)) / 2 } } });
+  try {
+    const [node] = await link.waitForNodes(1);
+    const { arrayRecord, configRecord } = await import('../../../fl-agent/protocol/records.js');
+    const train = (cfg: Record<string, number>) => link.enqueue(node.id, 'train', new Map([['arrays', arrayRecord(initialArrays())], ['config', configRecord(cfg)]]));
+    // no clipping norm from the server and none set locally: noise cannot be calibrated, refused
+    const r0 = await link.waitReply(train({}));
+    assert.match(r0.message.error!.reason, /needs a clipping norm/);
+    for (const k of [1, 2]) {
+      const r = await link.waitReply(train({ clipping_norm: 0.5 }));
+      assert.equal(r.message.error, null);
+      await waitFor(() => a.agent.getStatus().epsilon !== null && Math.abs(a.agent.getStatus().epsilon! - eps(k * rho1)) < 1e-9);
+    }
+    const ev = a.audit.events.filter((e) => e.kind === 'fl.round' && e.outcome === 0).at(-1)!;
+    assert.equal(ev.details.noiseMultiplier, z);
+    assert.equal(ev.details.delta, delta);
+    assert.ok(Math.abs(Number(ev.details.epsilon) - eps(2 * rho1)) < 1e-9);
+    const ledger = JSON.parse(await (await import('node:fs/promises')).readFile(join(a.dir, 'privacy.json'), 'utf8'));
+    assert.deepEqual(ledger, { rho: 2 * rho1, releases: 2 });
+    const r3 = await link.waitReply(train({ clipping_norm: 0.5 }));
+    assert.match(r3.message.error!.reason, /FL_POLICY_REFUSED: this round would spend ε/);
+  } finally {
+    await a.close();
+    link.stop();
+  }
+});

@@ -8,7 +8,7 @@ import { PNG } from 'pngjs';
 import * as classifier from '../../../native-models/src/inference/nets/classifier.js';
 import { cloneWeights, type NamedWeights } from '../../../native-models/src/core/tensor.js';
 import { fromArrays, sharedNames, toArrays, travels, weightsSha256 } from '../../../fl-agent/model/shared-layers.js';
-import { addGaussianNoise, clipUpdate, updateNorm, ZcdpAccountant } from '../../../fl-agent/privacy/privacy.js';
+import { addGaussianNoise, clipUpdate, seededUniform, updateNorm, ZcdpAccountant } from '../../../fl-agent/privacy/privacy.js';
 import { checkPolicy, DEFAULT_POLICY, inSchedule, mayConnect, mayTakeMessage } from '../../../fl-agent/site/policy.js';
 import { fromConfirmedCases, fromYesNoFolder, splitByGroup, type ConfirmedCase } from '../../../fl-agent/site/data.js';
 import { encodeNpyF32 } from '../../../fl-agent/protocol/npy.js';
@@ -74,13 +74,20 @@ test('clipping follows fixedclipping_mod: update scaled to the norm, sent = rece
   assert.throws(() => clipUpdate(next, recv, ['a'], 0), code('FL_BAD_ARGUMENT'));
 });
 
-test('noise is seeded Gaussian of the given σ; the zCDP accountant composes and converts to (ε, δ)', () => {
-  const w: NamedWeights = new Map([['a', { shape: [20000], data: new Float32Array(20000) }]]);
-  addGaussianNoise(w, ['a'], 0.5, 1);
-  const d = w.get('a')!.data;
-  const mean = d.reduce((s, x) => s + x, 0) / d.length;
-  const sd = Math.sqrt(d.reduce((s, x) => s + (x - mean) ** 2, 0) / d.length);
-  assert.ok(Math.abs(mean) < 0.02 && Math.abs(sd - 0.5) < 0.02, `mean ${mean} sd ${sd}`);
+test('noise is Gaussian of the given σ (CSPRNG by default, not reproducible); the zCDP accountant composes and converts to (ε, δ)', () => {
+  for (const source of [seededUniform(1), undefined]) {
+    const w: NamedWeights = new Map([['a', { shape: [20000], data: new Float32Array(20000) }]]);
+    addGaussianNoise(w, ['a'], 0.5, source);
+    const d = w.get('a')!.data;
+    const mean = d.reduce((s, x) => s + x, 0) / d.length;
+    const sd = Math.sqrt(d.reduce((s, x) => s + (x - mean) ** 2, 0) / d.length);
+    assert.ok(Math.abs(mean) < 0.02 && Math.abs(sd - 0.5) < 0.02, `mean ${mean} sd ${sd}`);
+  }
+  const a: NamedWeights = new Map([['a', { shape: [8], data: new Float32Array(8) }]]);
+  const b: NamedWeights = new Map([['a', { shape: [8], data: new Float32Array(8) }]]);
+  addGaussianNoise(a, ['a'], 1);
+  addGaussianNoise(b, ['a'], 1);
+  assert.notDeepEqual(a.get('a')!.data, b.get('a')!.data, 'two draws differ');
   const acc = new ZcdpAccountant();
   assert.equal(acc.epsilon(1e-5), 0);
   acc.addGaussian(1); // ρ = 0.5
