@@ -161,7 +161,16 @@ export class FlAgent extends EventEmitter {
   }
 
   private async run(): Promise<void> {
-    const key = await loadOrCreateNodeKey(join(this.opts.stateDir, 'node.key'));
+    let key;
+    try {
+      key = await loadOrCreateNodeKey(join(this.opts.stateDir, 'node.key'));
+    } catch (e) {
+      // without its key the node cannot authenticate: nothing to retry
+      const err = e instanceof FlError ? e : new FlError('FL_KEY', String(e));
+      this.setStatus({ state: 'stopped', lastError: { code: err.code, message: err.message } });
+      await this.audit('fl.agent-failed', AUDIT_EVENTS.applicationActivity, 'E', 12, { error: `${err.code}: ${err.message}` });
+      throw err;
+    }
     const backoff = this.opts.backoff ?? { initialMs: 1000, maxMs: 60_000 };
     let attempt = 0;
     await this.audit('fl.agent-started', AUDIT_EVENTS.applicationActivity, 'E', 0, {});
@@ -377,7 +386,7 @@ export class FlAgent extends EventEmitter {
 
     // 5. reply
     try {
-      const sent = await this.reply(client, nodeId, md, content, null);
+      const sent = await this.reply(client, nodeId, md, content, null, (performance.now() - t0) / 1000);
       if (!sent) return finish('failed', new FlError('FL_TIMEOUT', 'the message expired before the reply was ready'), summary);
     } catch (e) {
       const err = e instanceof FlError ? e : new FlError('FL_TRANSPORT', String(e));
@@ -389,7 +398,7 @@ export class FlAgent extends EventEmitter {
   }
 
   /** Build, push and upload a reply (content or error). False when the incoming message's ttl has run out. */
-  private async reply(client: FleetClient, nodeId: bigint, inMd: Metadata, content: RecordDict | null, err: FlError | null): Promise<boolean> {
+  private async reply(client: FleetClient, nodeId: bigint, inMd: Metadata, content: RecordDict | null, err: FlError | null, runtimeS = 0): Promise<boolean> {
     const now = Date.now() / 1000;
     const maxTtl = inMd.created_at + inMd.ttl - now;
     if (!(maxTtl > 0)) return false;
@@ -403,7 +412,7 @@ export class FlAgent extends EventEmitter {
     };
     const d = deflateMessage(reply);
     reply.metadata.message_id = d.id;
-    const want = new Set(await client.pushMessage(nodeId, reply.metadata, reply.error, d.tree, 0));
+    const want = new Set(await client.pushMessage(nodeId, reply.metadata, reply.error, d.tree, runtimeS));
     for (const id of treeIds(d.tree)) {
       if (!want.has(id)) continue;
       await client.pushObject(nodeId, inMd.run_id, id, d.objects.get(id)!);

@@ -147,6 +147,9 @@ async function join_(argv: string[]): Promise<number> {
   out(`joining ${superlink} (state ${stateDir})`, { event: 'start', superlink, stateDir });
   try {
     await agent.start();
+  } catch (e) {
+    process.stderr.write(`medfedpure fl join: ${(e as Error).message}\n`);
+    return 1;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -288,7 +288,12 @@ export function reportMarkdown(r: SimulationReport): string {
     ...r.sites.map((s) => `| ${s.site} | ${s.trainImages} | ${s.heldOutImages} (${s.heldOutGroups}) | ${pct(s.tumourShare)} % | ${pct(s.localOnly)} | ${pct(s.fedAvg)} | ${pct(s.personalised)} |`),
   ];
   const mean = (f: (s: SiteReport) => number) => r.sites.reduce((a, s) => a + f(s), 0) / r.sites.length;
-  lines.push(`| **mean** | | | | **${pct(mean((s) => s.localOnly))}** | **${pct(mean((s) => s.fedAvg))}** | **${pct(mean((s) => s.personalised))}** |`);
+  lines.push(`| **mean over sites** | | | | **${pct(mean((s) => s.localOnly))}** | **${pct(mean((s) => s.fedAvg))}** | **${pct(mean((s) => s.personalised))}** |`);
+  const held = r.sites.reduce((a, s) => a + s.heldOutImages, 0);
+  const pooled = (f: (s: SiteReport) => number) => r.sites.reduce((a, s) => a + f(s) * s.heldOutImages, 0) / held;
+  lines.push(`| pooled (${held} held-out images) | | | | ${pct(pooled((s) => s.localOnly))} | ${pct(pooled((s) => s.fedAvg))} | ${pct(pooled((s) => s.personalised))} |`);
+  const notBetter = r.sites.filter((s) => s.personalised < s.fedAvg).map((s) => `site ${s.site} (${s.heldOutImages} held-out images)`);
+  lines.push('', notBetter.length ? `Personalised below FedAvg at: ${notBetter.join(', ')}.` : 'Personalised ≥ FedAvg at every site.');
   lines.push('', '| federation | round | MB down | MB up | seconds | mean held-out accuracy % |', '|---|---|---|---|---|---|');
   for (const x of r.rounds) lines.push(`| ${x.federation} | ${x.round} | ${(x.bytesDown / 1e6).toFixed(2)} | ${(x.bytesUp / 1e6).toFixed(2)} | ${x.seconds.toFixed(0)} | ${pct(x.meanAccuracy)} |`);
   return lines.join('\n');

@@ -43,7 +43,7 @@ test('a tiny simulation runs all three federations and reports per site', async 
     for (const s of r.sites) for (const a of [s.localOnly, s.fedAvg, s.personalised]) assert.ok(a >= 0 && a <= 1);
     const fed = r.rounds.find((x) => x.federation === 'FedAvg')!, per = r.rounds.find((x) => x.federation === 'personalised')!;
     assert.ok(per.bytesUp < fed.bytesUp, 'personalised sends only the shared layers');
-    assert.match(reportMarkdown(r), /\| \*\*mean\*\* \|/);
+    assert.match(reportMarkdown(r), /\| \*\*mean over sites\*\* \|/);
     assert.match(reportSvg(r), /^<svg/);
   } finally {
     await rm(dir, { recursive: true, force: true });
