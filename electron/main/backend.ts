@@ -7,14 +7,13 @@
  * `maxAlertsPerMinute` per minute (a hostile page must not be able to flood the audit log); the rest are counted
  * and the count is audited with the next alert that is let through.
  */
-import { EVENT_TYPE } from '../node/audit/codes.js';
-import { securityAlert } from '../node/audit/events.js';
-import { createRouter } from '../node/router/router.js';
-import { importDemoDataOnFirstRun } from '../node/services/demo.js';
+import { EVENT_TYPE } from '../features/audit/codes.js';
+import { securityAlert } from '../features/audit/events.js';
+import { importDemoDataOnFirstRun } from '../features/app/demo.js';
 import { defaultDataDir } from '../node/services/paths.js';
-import { createServices, type Services } from '../node/services/services.js';
-import type { ScanEngineProvider } from '../node/services/scan.js';
-import type { ApiEvent, ApiEvents, AppInfo } from '../common/contract.js';
+import { createRouter, createServices, type Services } from '../features/node.js';
+import type { ScanEngineProvider } from '../features/scan/service.js';
+import type { ApiEvent, ApiEvents, AppInfo } from '../features/api.js';
 import type { Dispatch, IpcSecurityEvent } from './ipc.js';
 import type { SecurityNotice } from './security/install.js';
 

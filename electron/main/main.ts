@@ -10,11 +10,11 @@ import { app, BrowserWindow, ipcMain, Menu, MessageChannelMain, protocol, sessio
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ApiEvent, ApiEvents } from '../common/contract.js';
+import type { ApiEvent, ApiEvents } from '../features/api.js';
 import { IPC_CHANNELS, type IpcEventMessage } from '../common/preload-api.js';
 import { APP_ENTRY_URL, APP_SCHEME } from './app-origin.js';
 import { openBackend, type Backend } from './backend.js';
-import { engineFromRpc, type ScanEngine } from '../node/services/scan.js';
+import { engineFromRpc, type ScanEngine } from '../features/scan/service.js';
 import { ENGINE_ENTRY_FROM_DIST, EngineHost, EngineUnavailableError } from './engine/engine-host.js';
 import { createInvokeHandler, ValidatedIpcMain } from './ipc.js';
 import { menuTemplate } from './menu.js';
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
 
   const windows = new Set<BrowserWindow>();
   const stopEvents = openedBackend.onEvent(<E extends ApiEvent>(event: E, payload: ApiEvents[E]) => {
-    const message: IpcEventMessage<E> = { event, payload };
+    const message: IpcEventMessage = { event, payload };
     for (const w of windows) if (!w.isDestroyed()) w.webContents.send(IPC_CHANNELS.event, message);
   });
 

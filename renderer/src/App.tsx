@@ -3,7 +3,7 @@
  * thumbnails, toolbar, viewport with AI overlays and slice marks, AI panel) and the audit review. Talks to the services only through `ApiClient`.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { ApiClient, AppInfo, ImportResult, SeriesSummary, StudySummary } from '../../electron/common/contract.js';
+import type { ApiClient, AppInfo, ImportResult, SeriesSummary, StudySummary } from '../../electron/features/api.js';
 import { AiPanel } from './ai/AiPanel.js';
 import { SliceMarks } from './ai/SliceMarks.js';
 import { useScanResults } from './ai/useScanResults.js';

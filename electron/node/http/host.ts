@@ -14,13 +14,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { API_ERROR_HTTP_STATUS, ApiError } from '../../common/api-error.js';
 import { CodecError, decodeMessage, encodeMessage, MESSAGE_CONTENT_TYPE } from '../../common/codec.js';
-import type { ApiErrorBody } from '../../common/contract.js';
-import type { Router } from '../router/router.js';
+import type { ApiErrorBody } from '../../common/api-error.js';
+import type { TransportRouter } from '../router/router.js';
 import { checkOrigin, checkToken, newToken, presentedToken, SECURITY_HEADERS, tokenCookie } from './security.js';
 import { resolveStatic } from './static-files.js';
 
 export interface HttpHostOptions {
-  router: Router;
+  router: TransportRouter;
   /** 0 (default) picks a free port. */
   port?: number;
   /** Loopback only: 127.0.0.1 (default) or ::1. */

@@ -4,7 +4,7 @@
  * Talks to the API only through `ApiClient` (scan.run, scan.status); results go to the shared `ScanResults`.
  */
 import { useCallback, useRef, useState } from 'react';
-import type { ApiClient, ScanStatus } from '../../../electron/common/contract.js';
+import type { ApiClient, ScanStatus } from '../../../electron/features/api.js';
 import type { ViewportController, ViewportUiState } from '../viewer/viewport-controller.js';
 import { expectedFlagLine, heldOutLine, scanErrorMessage, untrainedModels } from './format.js';
 import { OverlayControls } from './OverlayControls.js';

@@ -1,5 +1,5 @@
 /** Panel controls for the viewport's AI overlays: the error-map heat overlay and the Original / Purified / Difference view. */
-import type { ScanResult } from '../../../electron/common/contract.js';
+import type { ScanResult } from '../../../electron/features/api.js';
 import type { ViewportController, ViewportUiState } from '../viewer/viewport-controller.js';
 import { AI_VIEWS, hasView, type AiView } from './layers.js';
 

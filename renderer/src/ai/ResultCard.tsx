@@ -1,5 +1,5 @@
 /** The AI reading of one slice: label and probability, the detector's flag, models (with an untrained warning), EP, timings. */
-import type { ScanResult } from '../../../electron/common/contract.js';
+import type { ScanResult } from '../../../electron/features/api.js';
 import { formatPercent, labelText, modelLine, predictedProbability, purifyLine, scoreLine, timingLines, untrainedModels } from './format.js';
 
 export function ResultCard({ result: r }: { result: ScanResult }) {

@@ -2,7 +2,7 @@
  * The slice indicator along the viewport's right edge: where the current slice is in the stack, and a dot on each
  * slice that has an AI result (grey; red when the detector flagged it). Clicking a dot shows that slice.
  */
-import type { ScanResult } from '../../../electron/common/contract.js';
+import type { ScanResult } from '../../../electron/features/api.js';
 import type { ViewportController } from '../viewer/viewport-controller.js';
 import { useSlice } from './useSlice.js';
 

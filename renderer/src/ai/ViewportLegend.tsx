@@ -2,7 +2,7 @@
  * What the viewport shows for a scanned slice, drawn over it: the active AI layers with their colour scales and
  * ranges, and a reminder that the purified/difference images are model space (size × size).
  */
-import type { ScanResult } from '../../../electron/common/contract.js';
+import type { ScanResult } from '../../../electron/features/api.js';
 import type { ViewportController, ViewportUiState } from '../viewer/viewport-controller.js';
 import { ColorBar } from './ColorBar.js';
 import { hasView, resultRanges } from './layers.js';

@@ -1,5 +1,5 @@
 /** Text for the AI panel: labels, probabilities, scores, model lines, timings and readable API errors. DOM-free. */
-import type { ScanModelInfo, ScanResult } from '../../../electron/common/contract.js';
+import type { ScanModelInfo, ScanResult } from '../../../electron/features/api.js';
 import { formatScaleNumber } from './colormap.js';
 
 export function labelText(label: ScanResult['label']): string {

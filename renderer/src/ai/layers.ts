@@ -3,7 +3,7 @@
  * difference on the diverging scale), built once per result and cached, plus the colour ranges the legends show.
  * The viewport controller draws them into the letterbox square (geometry.ts) under its own pan/zoom transform.
  */
-import type { ScanResult } from '../../../electron/common/contract.js';
+import type { ScanResult } from '../../../electron/features/api.js';
 import { differenceRange, divergingRgba, errorMapRange, greyRgba, heatOverlayRgba, type ColourRange } from './colormap.js';
 
 /** What the viewport shows for a scanned slice: the stored image, or the model's purified image or difference. */

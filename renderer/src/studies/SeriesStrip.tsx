@@ -3,7 +3,7 @@
  * counting the slices that have an AI result (red when any was flagged).
  */
 import { useEffect, useRef } from 'react';
-import type { ScanResult, SeriesSummary } from '../../../electron/common/contract.js';
+import type { ScanResult, SeriesSummary } from '../../../electron/features/api.js';
 import type { FrameLoader } from '../viewer/frame-cache.js';
 import { percentileVoi, renderVoi } from '../viewer/voi.js';
 

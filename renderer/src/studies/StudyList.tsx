@@ -1,6 +1,6 @@
 /** The study list with a search box filtering by patient name / ID, description, accession and date. */
 import { useMemo } from 'react';
-import type { StudySummary } from '../../../electron/common/contract.js';
+import type { StudySummary } from '../../../electron/features/api.js';
 import { formatDicomDate, formatPersonName } from '../util.js';
 
 export interface StudyListProps {

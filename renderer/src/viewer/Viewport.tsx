@@ -3,7 +3,7 @@
  * draws into it and writes the overlay text, so interaction never re-renders React.
  */
 import { useEffect, useRef } from 'react';
-import type { ApiClient } from '../../../electron/common/contract.js';
+import type { ApiClient } from '../../../electron/features/api.js';
 import type { FrameLoader } from './frame-cache.js';
 import { ViewportController, type ViewportUiState } from './viewport-controller.js';
 

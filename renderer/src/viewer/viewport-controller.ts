@@ -7,7 +7,7 @@
  * Scrolling never waits for a fetch: it draws the nearest already-loaded slice and asks the loader for
  * the right one, which is drawn when it arrives.
  */
-import type { ApiClient, Frame, InstanceSummary, ScanResult, SeriesSummary, StudySummary } from '../../../electron/common/contract.js';
+import type { ApiClient, Frame, InstanceSummary, ScanResult, SeriesSummary, StudySummary } from '../../../electron/features/api.js';
 import { letterboxRect } from '../ai/geometry.js';
 import { AI_VIEWS, hasView, resultLayers, type AiView } from '../ai/layers.js';
 import { FrameLoader, nearestLoaded, outwardOrder } from './frame-cache.js';

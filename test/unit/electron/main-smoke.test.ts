@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { AuditEvent } from '../../../electron/common/contract.js';
+import type { AuditEvent } from '../../../electron/features/api.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'mfp-main-smoke-'));
 after(() => rmSync(dataDir, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
 /** The AI panel's logic without a DOM: sequential series scan (progress, cancel, first error stops) and its texts. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ApiClient, ScanResult } from '../../../electron/common/contract.js';
+import type { ApiClient, ScanResult } from '../../../electron/features/api.js';
 import { scanSeries, type SeriesScanProgress } from '../../../renderer/src/ai/series-scan.js';
 import { expectedFlagLine, formatPercent, heldOutLine, predictedProbability, purifyLine, scanErrorMessage, scoreLine, timingLines, untrainedModels } from '../../../renderer/src/ai/format.js';
 

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { AuditStore, computeEntryHash, GENESIS_HASH, headAnchorPath } from '../../../electron/node/audit/audit-store.js';
-import { canonicalJson } from '../../../electron/node/audit/canonical-json.js';
-import { EVENT_ID } from '../../../electron/node/audit/codes.js';
-import { applicationActivity, instancesAccessed } from '../../../electron/node/audit/events.js';
-import { createServices } from '../../../electron/node/services/services.js';
+import { AuditStore, computeEntryHash, GENESIS_HASH, headAnchorPath } from '../../../electron/features/audit/audit-store.js';
+import { canonicalJson } from '../../../native-models/src/core/canonical-json.js';
+import { EVENT_ID } from '../../../electron/features/audit/codes.js';
+import { applicationActivity, instancesAccessed } from '../../../electron/features/audit/events.js';
+import { createServices } from '../../../electron/features/node.js';
 
 const actor = { userId: 'alice', userRole: 'radiologist', workstation: 'ws-1' };
 
@@ -139,11 +139,11 @@ describe('audit store', () => {
     tamper(join(dir, 'audit.sqlite'), 'SELECT 1');
     const services = createServices({ dataDir: dir, host: 'browser', user: { id: 'u', role: 'r' } });
     assert.deepEqual(services.audit.missingTriggers(), []);
-    const alerts = services.listAudit({ eventCode: EVENT_ID.securityAlert.code }).events;
+    const alerts = services.audit.list({ eventCode: EVENT_ID.securityAlert.code }).events;
     assert.equal(alerts.length, 1);
     assert.equal(alerts[0].eventTypeCode?.code, '110129');
     assert.equal(alerts[0].outcome, 'serious-failure');
-    assert.equal(services.verifyAudit().ok, true);
+    assert.equal(services.audit.verify().ok, true);
     services.close();
   });
 

@@ -10,8 +10,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decodeDicomFile } from '../../../electron/node/dicom/decode.js';
-import { DicomError } from '../../../electron/node/dicom/errors.js';
+import { decodeDicomFile } from '../../../electron/features/studies/dicom/decode.js';
+import { DicomError } from '../../../electron/features/studies/dicom/errors.js';
 import { imageFile, TS, type ImageOptions } from './dicom-writer.js';
 
 const ROWS = 3;

@@ -12,9 +12,10 @@ import { after, before, describe, it } from 'node:test';
 import { ApiError } from '../../../electron/common/api-error.js';
 import { decodeMessage, encodeMessage, MESSAGE_CONTENT_TYPE } from '../../../electron/common/codec.js';
 import { createHttpClient } from '../../../electron/common/http-client.js';
+import type { ApiEvents, ApiMethods } from '../../../electron/features/api.js';
 import { startHttpHost, type HttpHost } from '../../../electron/node/http/host.js';
-import { createRouter } from '../../../electron/node/router/router.js';
-import { createServices, type Services } from '../../../electron/node/services/services.js';
+import { createRouter } from '../../../electron/features/node.js';
+import { createServices, type Services } from '../../../electron/features/node.js';
 import { imageFile } from './dicom-writer.js';
 
 interface Raw {
@@ -124,7 +125,7 @@ describe('HTTP browser host', () => {
   });
 
   it('carries typed arrays both ways through createHttpClient, and rethrows ApiError', async () => {
-    const client = createHttpClient(host.origin, host.token);
+    const client = createHttpClient<ApiMethods, ApiEvents>(host.origin, host.token);
     const files = [1, 2].map((n) => ({ name: `${n}.dcm`, bytes: imageFile({ rows: 2, columns: 2, bitsAllocated: 16, raw: [n, n, n, 40000], sopUid: `6.6.${n}`, seriesUid: '6.6' }) }));
     const r = await client.invoke('import.files', { files });
     assert.equal(r.imported, 2);
@@ -141,7 +142,7 @@ describe('HTTP browser host', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
     const reader = res.body!.getReader();
-    const client = createHttpClient(host.origin, host.token);
+    const client = createHttpClient<ApiMethods, ApiEvents>(host.origin, host.token);
     await client.invoke('series.open', { seriesInstanceUid: '6.6' }); // audited → audit.appended
     let text = '';
     while (!text.includes('event: audit.appended')) {

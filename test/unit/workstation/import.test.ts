@@ -7,9 +7,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { collectPaths, importSources } from '../../../electron/node/store/importer.js';
-import { sha256Hex } from '../../../electron/node/store/object-store.js';
-import { StudyStore } from '../../../electron/node/store/study-store.js';
+import { collectPaths, importSources } from '../../../electron/features/studies/store/importer.js';
+import { sha256Hex } from '../../../electron/features/studies/store/object-store.js';
+import { StudyStore } from '../../../electron/features/studies/store/study-store.js';
 import { dicomDirFile, imageFile, TS } from './dicom-writer.js';
 
 const STUDY = '1.2.826.0.1.3680043.10.9.100';

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServices } from '../../../../electron/node/services/services.js';
-import { createRouter } from '../../../../electron/node/router/router.js';
+import { createServices } from '../../../../electron/features/node.js';
+import { createRouter } from '../../../../electron/features/node.js';
 import { ApiError } from '../../../../electron/common/api-error.js';
 import { EngineCore } from '../../../../native-models/src/inference/engine/core.js';
 import { imageFile } from '../../workstation/dicom-writer.js';
@@ -17,7 +17,7 @@ test('scan.run: frame → engine → stored, audited (inference + security alert
   const services = createServices({ dataDir: dir, host: 'browser', auditLifecycle: false, engine: async () => ({ scan: (r) => core.scan(r), status: async () => core.status() }) });
   try {
     const raw = Array.from({ length: 20 * 24 }, (_, i) => (i * 37) % 200);
-    await services.importFiles([{ name: 'a.dcm', bytes: imageFile({ rows: 20, columns: 24, bitsAllocated: 16, raw, sopUid: '9.9.1', seriesUid: '9.9', studyUid: '9', windowCenter: 100, windowWidth: 200 }) }]);
+    await services.imports.importFiles([{ name: 'a.dcm', bytes: imageFile({ rows: 20, columns: 24, bitsAllocated: 16, raw, sopUid: '9.9.1', seriesUid: '9.9', studyUid: '9', windowCenter: 100, windowWidth: 200 }) }]);
     const router = createRouter(services);
     const events: unknown[] = [];
     services.events.onAny((e, p) => { if (e === 'scan.completed') events.push(p); });

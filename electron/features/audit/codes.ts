@@ -2,7 +2,7 @@
  * DICOM audit codes (PS3.15 Annex A.5 / PS3.16 CID 400-series, IHE ATNA) used by this workstation.
  * Event IDs are coded in the DCM scheme; outcome maps to the ATNA EventOutcomeIndicator 0/4/8/12.
  */
-import type { AuditEvent, AuditOutcome } from '../../common/contract.js';
+import type { AuditEvent, AuditOutcome } from '../api.js';
 
 export type Code = AuditEvent['eventId'];
 

@@ -5,9 +5,9 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ImportResult } from '../../common/contract.js';
-import { DEMO_DATA_DIR } from './paths.js';
-import type { Services } from './services.js';
+import type { ImportResult } from '../api.js';
+import { DEMO_DATA_DIR } from '../../node/services/paths.js';
+import type { Services } from '../node.js';
 
 const MARKER = '.demo-data-imported';
 
@@ -15,7 +15,7 @@ const MARKER = '.demo-data-imported';
 export async function importDemoDataOnFirstRun(services: Services, demoDir = DEMO_DATA_DIR): Promise<ImportResult | null> {
   const marker = join(services.info.dataDir, MARKER);
   if (existsSync(marker) || services.studies.countStudies() > 0 || !existsSync(demoDir)) return null;
-  const result = await services.importPaths([demoDir]);
+  const result = await services.imports.importPaths([demoDir]);
   writeFileSync(marker, `${JSON.stringify({ importedUtc: new Date().toISOString(), from: demoDir, imported: result.imported })}\n`);
   return result;
 }

@@ -8,16 +8,16 @@
  * is already stored are refused (SOP_UID_CONFLICT), so nothing stored is ever replaced.
  */
 import { join } from 'node:path';
-import type { Frame, InstanceSummary, SeriesSummary, StudySummary } from '../../common/contract.js';
-import { ApiError } from '../../common/api-error.js';
+import type { Frame, InstanceSummary, SeriesSummary, StudySummary } from '../../api.js';
+import { ApiError } from '../../../common/api-error.js';
 import { decodeDicomFile, toContractFrame } from '../dicom/decode.js';
 import { isDicomDir } from '../dicom/dicomdir.js';
 import { DicomError } from '../dicom/errors.js';
 import { readImageInfo, readInstanceHeader, type InstanceHeader } from '../dicom/header.js';
 import { parseDicomFile } from '../dicom/parse.js';
-import { LruCache } from './lru.js';
+import { LruCache } from '../../../node/store/lru.js';
 import { ObjectStore, sha256Hex } from './object-store.js';
-import { openDatabase, type Db, type Migration } from './sqlite.js';
+import { openDatabase, type Db, type Migration } from '../../../node/store/sqlite.js';
 
 const MIGRATIONS: readonly Migration[] = [
   {

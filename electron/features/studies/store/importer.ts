@@ -7,7 +7,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { ImportFileError, ImportResult } from '../../common/contract.js';
+import type { ImportFileError, ImportResult } from '../../api.js';
 import { readDicomDir } from '../dicom/dicomdir.js';
 import { DicomError } from '../dicom/errors.js';
 import type { StudyStore } from './study-store.js';

@@ -7,7 +7,7 @@
  * MONOCHROME1 is reported, not inverted: inversion is a display step.
  */
 import type { DataSet } from 'dicom-parser';
-import type { Frame } from '../../common/contract.js';
+import type { Frame } from '../../api.js';
 import { DicomError } from './errors.js';
 import { readImageInfo, readInstanceHeader, type ImageInfo } from './header.js';
 import { parseDicomFile } from './parse.js';

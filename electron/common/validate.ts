@@ -3,7 +3,7 @@
  * wrong type, missing field, unknown field, out-of-range number — is refused with ApiError BAD_REQUEST naming
  * the offending path (e.g. `files[2].bytes`).
  */
-import { ApiError } from '../../common/api-error.js';
+import { ApiError } from './api-error.js';
 
 export type Check<T> = (value: unknown, path: string) => T;
 
@@ -79,3 +79,7 @@ export function object<S extends Shape>(shape: S): Check<Out<S>> {
     return out as Out<S>;
   };
 }
+
+/** A DICOM UID: 1..64 characters of digits and dots (PS3.5 §9.1). */
+export const UID: Check<string> = (v, path) =>
+  typeof v === 'string' && v.length >= 1 && v.length <= 64 && /^[0-9.]+$/.test(v) ? v : fail(path, 'a DICOM UID (1..64 digits and dots)');

@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import type { ScanResult } from '../../common/contract.js';
+import type { ScanResult } from '../api.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS scan_results (

@@ -2,7 +2,7 @@
  * Builders for the audit records this workstation writes, so every caller fills the DICOM/ATNA fields the same
  * way. Each takes the actor (user, role, workstation) and returns an AuditEventInput for AuditStore.append.
  */
-import type { AuditEvent, AuditOutcome, ImportResult } from '../../common/contract.js';
+import type { AuditEvent, AuditOutcome, ImportResult } from '../api.js';
 import type { AuditEventInput } from './audit-store.js';
 import { EVENT_ID, EVENT_TYPE, PARTICIPANT, type Code } from './codes.js';
 

@@ -12,15 +12,17 @@
  * that is missing or not ready becomes INTERNAL with details.code, and the service keeps working.
  */
 import { ApiError } from '../../common/api-error.js';
-import type { ScanResult, ScanStatus } from '../../common/contract.js';
+import type { ScanResult, ScanStatus, scanApi } from './api.js';
+import type { FeatureHandlers } from '../../node/router/router.js';
 import type { EngineScanRequest, EngineStatus, PipelineResult } from '../../../native-models/src/inference/engine/protocol.js';
 import { preprocessFrame } from '../../../native-models/src/inference/pipeline/preprocess.js';
 import type { AuditStore, AuditEventInput } from '../audit/audit-store.js';
 import { EVENT_ID, MFP_EVENT_TYPE, PARTICIPANT } from '../audit/codes.js';
 import { securityAlert, type AuditActor } from '../audit/events.js';
-import type { StudyStore } from '../store/study-store.js';
-import { ScanResultStore } from '../store/scan-results.js';
-import type { EventBus } from './event-bus.js';
+import type { StudyStore } from '../studies/store/study-store.js';
+import { ScanResultStore } from './results-store.js';
+import type { EventSink } from '../../node/services/event-bus.js';
+import type { ApiEvents } from '../api.js';
 
 /** What the service needs from an engine, whichever process hosts it. */
 export interface ScanEngine {
@@ -51,6 +53,7 @@ export function workerEngineProvider(opts: Record<string, unknown> = {}): ScanEn
 }
 
 export interface ScanService {
+  readonly handlers: FeatureHandlers<typeof scanApi>;
   run(sopInstanceUid: string): Promise<ScanResult>;
   status(): Promise<ScanStatus>;
   results(seriesInstanceUid: string): ScanResult[];
@@ -72,7 +75,7 @@ export function createScanService(deps: {
   studies: StudyStore;
   audit: AuditStore;
   actor: AuditActor;
-  events: EventBus;
+  events: EventSink<{ 'scan.completed': ApiEvents['scan.completed'] }>;
   engine?: ScanEngineProvider;
 }): ScanService {
   const store = new ScanResultStore(deps.dataDir);
@@ -81,7 +84,13 @@ export function createScanService(deps: {
     return deps.engine();
   };
 
-  return {
+  const service: ScanService = {
+    handlers: {
+      'scan.run': (r) => service.run(r.sopInstanceUid),
+      'scan.status': () => service.status(),
+      'scan.results': (r) => service.results(r.seriesInstanceUid),
+    },
+
     async run(sopInstanceUid) {
       const where = store.locate(sopInstanceUid);
       if (!where) throw new ApiError('NOT_FOUND', `No instance ${sopInstanceUid}`);
@@ -145,4 +154,5 @@ export function createScanService(deps: {
     results: (seriesInstanceUid) => store.forSeries(seriesInstanceUid),
     close: () => store.close(),
   };
+  return service;
 }

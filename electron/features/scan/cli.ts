@@ -9,11 +9,12 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { decodeDicomFile } from '../dicom/decode.js';
-import { defaultDataDir } from '../services/paths.js';
-import { createServices } from '../services/services.js';
-import { engineFromRpc, type ScanEngine } from '../services/scan.js';
-import { intFlag, parseArgs, UsageError } from './args.js';
+import { decodeDicomFile } from '../studies/dicom/decode.js';
+import { defaultDataDir } from '../../node/services/paths.js';
+import { createServices } from '../node.js';
+import { engineFromRpc, type ScanEngine } from './service.js';
+import { intFlag, parseArgs, UsageError } from '../../node/cli/args.js';
+import type { CliCommand } from '../../node/cli/commands.js';
 
 export const SCAN_HELP = `Usage: medfedpure scan <file|dir|series-uid>... [--json] [--data-dir D] [--mode adaptive|purify-all|undefended] [--seed N] [--models-dir D]
 
@@ -123,3 +124,13 @@ export async function scanCommand(argv: readonly string[]): Promise<number> {
   }
   return rows.some((r) => r.error) ? 1 : 0;
 }
+
+export const scanCommands: CliCommand[] = [
+  {
+    name: 'scan',
+    usage: [
+      'scan <file|dir|series-uid>... [--json] detect → adaptive purify → classify; one row per image',
+    ],
+    run: (argv) => scanCommand(argv),
+  },
+];

@@ -6,10 +6,11 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AuditStore } from '../audit/audit-store.js';
-import { defaultDataDir } from '../services/paths.js';
-import { intFlag, parseArgs, UsageError, type FlagSpec, type Parsed } from './args.js';
-import { makeOut, type Out } from './output.js';
+import { AuditStore } from './audit-store.js';
+import { defaultDataDir } from '../../node/services/paths.js';
+import { intFlag, parseArgs, UsageError, type FlagSpec, type Parsed } from '../../node/cli/args.js';
+import { makeOut, type Out } from '../../node/cli/output.js';
+import type { CliCommand } from '../../node/cli/commands.js';
 
 export const AUDIT_HELP = `Usage: medfedpure audit verify [--data-dir D] [--json]
        medfedpure audit list [--limit N] [--before SEQ] [--event CODE] [--participant ID] [--data-dir D] [--json]
@@ -96,3 +97,14 @@ function list(argv: readonly string[]): number {
     return 0;
   });
 }
+
+export const auditCommands: CliCommand[] = [
+  {
+    name: 'audit',
+    usage: [
+      'audit verify [--data-dir D]            check the audit log\'s hash chain (exit 0 only when intact)',
+    'audit list [--limit N] [--data-dir D]  show recent audit events',
+    ],
+    run: (argv) => auditCommand(argv),
+  },
+];

@@ -1,41 +1,22 @@
 /**
  * Preload for the app's window: exposes exactly `window.medfedpure = { invoke, on }` (an `ApiClient`, see
- * electron/common/contract.ts) through contextBridge, and nothing else — no ipcRenderer, no IPC event objects.
+ * electron/features/api.ts) through contextBridge, and nothing else — no ipcRenderer, no IPC event objects.
  *
- * Runs in a sandboxed renderer, so it must be one self-contained CommonJS file: sandboxed preloads can
- * `require('electron')` but no other file. That is why the method/event names and channel strings below are
- * copies; each copy is checked against the contract at compile time (type-only imports vanish in the
- * emitted .cjs), so it cannot drift. The main process re-checks everything: this file is a courtesy filter
- * and the place where the IPC envelope is unwrapped, not the security boundary.
+ * Runs in a sandboxed renderer, where a preload can `require('electron')` and no other file. So the build bundles
+ * this file with what it imports (the composed contract's method and event names, the channel names) into one
+ * self-contained CommonJS file (scripts/bundle-preload.mjs, run by `npm run build:electron`); the names are never
+ * copied by hand. The main process re-checks everything: this file is a courtesy filter and the place where the
+ * IPC envelope is unwrapped, not the security boundary.
  */
-import type { ApiClient, ApiErrorBody, ApiEvent, ApiEvents, ApiMethod, ApiMethods } from '../common/contract.js';
-import type { BRIDGE_GLOBAL, BridgeApiError, IPC_CHANNELS, IpcEventMessage, IpcInvokePayload, IpcInvokeResult } from '../common/preload-api.js';
+import { API_EVENTS, API_METHODS, type ApiClient, type ApiErrorBody, type ApiMethod } from '../features/api.js';
+import { BRIDGE_GLOBAL, IPC_CHANNELS, type BridgeApiError, type IpcEventMessage, type IpcInvokePayload, type IpcInvokeResult } from '../common/preload-api.js';
 
-const INVOKE_CHANNEL: (typeof IPC_CHANNELS)['invoke'] = 'medfedpure:invoke';
-const EVENT_CHANNEL: (typeof IPC_CHANNELS)['event'] = 'medfedpure:event';
-const BRIDGE_KEY: typeof BRIDGE_GLOBAL = 'medfedpure';
+const INVOKE_CHANNEL = IPC_CHANNELS.invoke;
+const EVENT_CHANNEL = IPC_CHANNELS.event;
+const BRIDGE_KEY = BRIDGE_GLOBAL;
 
-export const PRELOAD_METHODS = [
-  'app.info',
-  'studies.list',
-  'studies.series',
-  'series.open',
-  'instances.frame',
-  'import.files',
-  'audit.list',
-  'audit.verify',
-  'scan.run',
-  'scan.status',
-  'scan.results',
-] as const satisfies readonly ApiMethod[];
-
-export const PRELOAD_EVENTS = ['studies.changed', 'import.progress', 'audit.appended', 'scan.completed'] as const satisfies readonly ApiEvent[];
-
-type CoversAll<T, L extends readonly unknown[]> = [Exclude<keyof T, L[number]>] extends [never] ? true : Exclude<keyof T, L[number]>;
-const methodsComplete: CoversAll<ApiMethods, typeof PRELOAD_METHODS> = true;
-const eventsComplete: CoversAll<ApiEvents, typeof PRELOAD_EVENTS> = true;
-void methodsComplete;
-void eventsComplete;
+export const PRELOAD_METHODS = API_METHODS;
+export const PRELOAD_EVENTS = API_EVENTS;
 
 /** The little of ipcRenderer this file needs; keeps `createBridge` testable without Electron. */
 export interface BridgeIpc {
@@ -112,8 +93,10 @@ export function createBridge(ipc: BridgeIpc): ApiClient {
 }
 
 // In Electron's sandboxed renderer only (tests import this file under plain Node, where nothing is exposed).
+// `require` exists there because the bundle is CommonJS; this branch never runs under ESM.
+declare const require: (id: 'electron') => typeof import('electron');
 if (typeof process !== 'undefined' && typeof process.versions === 'object' && process.versions.electron) {
-  const { contextBridge, ipcRenderer } = require('electron') as typeof import('electron');
+  const { contextBridge, ipcRenderer } = require('electron');
   const bridge = createBridge({
     invoke: (channel, payload) => ipcRenderer.invoke(channel, payload),
     onEventMessage: (listener) => {

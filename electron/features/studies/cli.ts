@@ -3,10 +3,11 @@
  * store (audited as DCM 110107 Import). Exit 0 when every file was imported or already present, 1 when some
  * files failed (each named with its reason), 2 on usage errors.
  */
-import { defaultDataDir } from '../services/paths.js';
-import { createServices } from '../services/services.js';
-import { parseArgs, UsageError } from './args.js';
-import { makeOut } from './output.js';
+import { defaultDataDir } from '../../node/services/paths.js';
+import { createServices } from '../node.js';
+import { parseArgs, UsageError } from '../../node/cli/args.js';
+import { makeOut } from '../../node/cli/output.js';
+import type { CliCommand } from '../../node/cli/commands.js';
 
 export const IMPORT_HELP = `Usage: medfedpure import <file|dir|DICOMDIR>... [--data-dir D] [--json]
 
@@ -24,7 +25,7 @@ export async function importCommand(argv: readonly string[]): Promise<number> {
   const out = makeOut(flags.json === true);
   const services = createServices({ dataDir: (flags['data-dir'] as string | undefined) ?? defaultDataDir(), host: 'browser', auditLifecycle: false });
   try {
-    const result = await services.importPaths(positional);
+    const result = await services.imports.importPaths(positional);
     out.result({ ...result, dataDir: services.info.dataDir }, () => {
       const lines = [
         `Imported ${result.imported} instance(s), ${result.duplicates} already present, ${result.skipped ?? 0} skipped, ${result.errors.length} error(s); ${result.studies.length} study(ies).`,
@@ -37,3 +38,14 @@ export async function importCommand(argv: readonly string[]): Promise<number> {
     services.close();
   }
 }
+
+export const studiesCommands: CliCommand[] = [
+  {
+    name: 'import',
+    usage: [
+      'import <file|dir|DICOMDIR>... [--data-dir D]',
+    '                                       import DICOM into the study store',
+    ],
+    run: (argv) => importCommand(argv),
+  },
+];

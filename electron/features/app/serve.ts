@@ -4,14 +4,14 @@
  * first stdout line `{"url":"http://127.0.0.1:PORT/?token=…"}`. Runs until SIGINT/SIGTERM, then stops the host,
  * audits Application Stop and closes the databases.
  */
-import { importDemoDataOnFirstRun } from '../services/demo.js';
-import { startHttpHost } from '../http/host.js';
-import { createRouter } from '../router/router.js';
-import { defaultDataDir, rendererDir } from '../services/paths.js';
-import { createServices } from '../services/services.js';
-import { workerEngineProvider } from '../services/scan.js';
-import { intFlag, parseArgs, UsageError } from './args.js';
-import { makeOut } from './output.js';
+import { importDemoDataOnFirstRun } from './demo.js';
+import { startHttpHost } from '../../node/http/host.js';
+import { defaultDataDir, rendererDir } from '../../node/services/paths.js';
+import { createRouter, createServices } from '../node.js';
+import { workerEngineProvider } from '../scan/service.js';
+import { intFlag, parseArgs, UsageError } from '../../node/cli/args.js';
+import { makeOut } from '../../node/cli/output.js';
+import type { CliCommand } from '../../node/cli/commands.js';
 
 export const SERVE_HELP = `Usage: medfedpure serve [--port N] [--host 127.0.0.1|::1] [--data-dir D] [--no-demo] [--json]
 
@@ -83,3 +83,13 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     process.on('SIGHUP', onSignal);
   });
 }
+
+export const appCommands: CliCommand[] = [
+  {
+    name: 'serve',
+    usage: [
+      'serve [--port N] [--data-dir D]        start the browser host and print its URL',
+    ],
+    run: (argv) => serveCommand(argv),
+  },
+];

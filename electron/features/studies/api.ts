@@ -1,0 +1,107 @@
+/**
+ * The studies feature's part of the contract: the local study store (list, open, frames) and DICOM import.
+ * Runs anywhere; imports only electron/common.
+ */
+import { defineFeatureApi, event, method, returns } from '../../common/feature-api.js';
+import { arrayOf, bytes, object, optional, string, UID } from '../../common/validate.js';
+
+
+export interface StudySummary {
+  studyInstanceUid: string;
+  patientName: string;
+  patientId: string;
+  patientBirthDate?: string;
+  patientSex?: string;
+  studyDate?: string;
+  studyDescription?: string;
+  accessionNumber?: string;
+  modalities: string[];
+  seriesCount: number;
+  instanceCount: number;
+}
+
+export interface SeriesSummary {
+  seriesInstanceUid: string;
+  studyInstanceUid: string;
+  seriesNumber?: number;
+  seriesDescription?: string;
+  modality?: string;
+  instanceCount: number;
+  /** SOP Instance UID of the middle image, for thumbnails. */
+  thumbnailSopInstanceUid?: string;
+}
+
+export interface InstanceSummary {
+  sopInstanceUid: string;
+  seriesInstanceUid: string;
+  instanceNumber?: number;
+  /** Position along the stack normal, when ImagePositionPatient/Orientation are present. */
+  sliceLocation?: number;
+  rows: number;
+  columns: number;
+}
+
+/** A decoded frame in modality units (rescale slope/intercept applied), ready for window/level. */
+export interface Frame {
+  sopInstanceUid: string;
+  rows: number;
+  columns: number;
+  /** Modality values (e.g. MR signal), row-major, length rows*columns. */
+  pixels: Float32Array;
+  minValue: number;
+  maxValue: number;
+  photometricInterpretation: 'MONOCHROME1' | 'MONOCHROME2';
+  /** From the DICOM's own VOI LUT module (first pair) when present. */
+  windowCenter?: number;
+  windowWidth?: number;
+  pixelSpacing?: [number, number];
+  sliceThickness?: number;
+  sliceLocation?: number;
+  instanceNumber?: number;
+}
+
+export interface ImportFileError {
+  /** File name or path as given to the import. */
+  file: string;
+  /** Machine-readable reason. */
+  code:
+    | 'NOT_DICOM'
+    | 'TRUNCATED'
+    | 'UNSUPPORTED_TRANSFER_SYNTAX'
+    | 'NO_PIXEL_DATA'
+    | 'MISSING_UID'
+    | 'UNSUPPORTED_PIXEL_FORMAT'
+    /** A different object with the same SOP Instance UID is already stored; the stored one was kept. */
+    | 'SOP_UID_CONFLICT'
+    | 'IO_ERROR';
+  message: string;
+}
+
+export interface ImportResult {
+  imported: number;
+  /** Instances already in the store (same SOP Instance UID and same bytes): nothing written. */
+  duplicates: number;
+  errors: ImportFileError[];
+  studies: string[];
+  /** Files deliberately not imported (DICOMDIR index files, hidden and README/text files in folders). */
+  skipped?: number;
+}
+
+export const studiesApi = defineFeatureApi({
+  methods: {
+    'studies.list': method(object({ query: optional(string({ max: 200 })) }), returns<StudySummary[]>()),
+    'studies.series': method(object({ studyInstanceUid: UID }), returns<SeriesSummary[]>()),
+    /** Opening a series is audited (study access). Instances come sorted along the stack. */
+    'series.open': method(object({ seriesInstanceUid: UID }), returns<{ series: SeriesSummary; instances: InstanceSummary[] }>()),
+    'instances.frame': method(object({ sopInstanceUid: UID }), returns<Frame>()),
+    /** Import file bytes sent by the UI (browser upload or Electron drop). */
+    'import.files': method(
+      object({ files: arrayOf(object({ name: string({ min: 1, max: 1024 }), bytes: bytes({ max: 2 * 1024 ** 3 }) }), { max: 100_000 }) }),
+      returns<ImportResult>(),
+    ),
+  },
+  events: {
+    'studies.changed': event<{ studyInstanceUids: string[] }>(),
+    'import.progress': event<{ done: number; total: number; file: string }>(),
+  },
+});
