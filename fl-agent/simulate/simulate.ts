@@ -5,10 +5,12 @@
  * folder of fl-agent, may import native-models/src/lab (the Br35H loader).
  *
  * Three federations of the same sites, same initial weights, same local-training settings:
- *   local-only    each site trains alone for rounds × local-epochs epochs (no communication)
+ *   local-only    each site trains alone for rounds × local-epochs epochs (no communication; trained first, in
+ *                 full, before the federations)
  *   FedAvg        every weight travels (personalisation 'none'); accuracy of the global model
  *   personalised  FedPer + FedBN (the product default): body averaged, head and norm layers local; accuracy of each
  *                 site's personalised model (global body + its own head/norms)
+ * The two federations advance round by round together, so a time cap stops both after the same round.
  * Each site is scored on its own held-out groups (about a fifth of its groups, fl-agent/site/data.ts splitByGroup).
  *
  * "Over the same client code": each round's messages are real Flower messages — content deflated to content-addressed
@@ -154,65 +156,76 @@ function wireBytes(content: RecordDict, round: number, nodeId: bigint): number {
   return bytes;
 }
 
-async function federation(kind: Personalisation, sites: SiteData[], o: SimulationOptions, trainer: LocalTrainer, deadline: number, log: (s: string) => void): Promise<{ accuracy: number[]; rounds: RoundReport[]; stoppedEarly: boolean }> {
-  const net = trainer.opts.net;
-  const init = classifier.init(net, o.seed);
-  const dir = await mkdtemp(join(tmpdir(), `fl-sim-${kind}-`));
-  const apps = sites.map((s, k) => new ClassifierClientApp({ stateDir: join(dir, String(k)), data: async () => s, training: trainer.opts, personalisation: kind, initialWeights: init, trainer }));
-  for (const [k] of apps.entries()) await mkdir(join(dir, String(k)), { recursive: true });
-  const names = sharedNames(init, kind);
-  let arrays: Map<string, FlArray> = toArrays(init, names);
-  const ctx = (round: number): HandleContext => ({ runId: 1n, round: String(round), privacy: DEFAULT_POLICY.privacy, maxThreads: o.threads, maxRoundSeconds: 3600 });
-  const label = kind === 'none' ? 'FedAvg' : 'personalised';
-  const rounds: RoundReport[] = [];
-  let accuracy: number[] = sites.map(() => NaN);
-  let stoppedEarly = false;
-  try {
-    for (let round = 1; round <= o.rounds; round++) {
-      if (Date.now() > deadline) {
-        stoppedEarly = true;
-        break;
-      }
-      const t0 = performance.now();
-      let down = 0, up = 0;
-      const sums = new Map<string, Float64Array>();
-      let total = 0;
-      for (const [k, app] of apps.entries()) {
-        const { msg, bytes } = message('train', round, BigInt(k + 2), new Map([['arrays', arrayRecord(arrays)], ['config', configRecord({ 'server-round': BigInt(round), 'local-epochs': BigInt(o.localEpochs) })]]));
-        down += bytes;
-        const r = await app.handle('train', msg, ctx(round));
-        up += wireBytes(r.content, round, BigInt(k + 2));
-        const n = Number(r.figures.examples);
-        const rec = r.content.get('arrays')!;
-        if (rec.kind !== 'array') throw new Error('train reply without arrays');
-        for (const [name, a] of rec.items) {
-          const v = decodeNpyF32(a.data).data;
-          const s = sums.get(name) ?? new Float64Array(v.length);
-          for (let i = 0; i < v.length; i++) s[i] += n * v[i];
-          sums.set(name, s);
-        }
-        total += n;
-      }
-      const next = new Map<string, FlArray>();
-      for (const [name, a] of arrays) next.set(name, { ...a, data: encodeNpyF32(a.shape, Float32Array.from(sums.get(name)!, (x) => x / total)) });
-      arrays = next;
-      accuracy = [];
-      for (const [k, app] of apps.entries()) {
-        const { msg, bytes } = message('evaluate', round, BigInt(k + 2), new Map([['arrays', arrayRecord(arrays)], ['config', configRecord({ 'server-round': BigInt(round) })]]));
-        down += bytes;
-        const r = await app.handle('evaluate', msg, ctx(round));
-        up += wireBytes(r.content, round, BigInt(k + 2));
-        accuracy.push(r.accuracy ?? NaN);
-      }
-      const rep: RoundReport = { federation: label, round, bytesDown: down, bytesUp: up, seconds: (performance.now() - t0) / 1000, meanAccuracy: accuracy.reduce((a, b) => a + b, 0) / accuracy.length };
-      rounds.push(rep);
-      log(`${label} round ${round}: mean held-out accuracy ${(100 * rep.meanAccuracy).toFixed(1)} %, ${(down / 1e6).toFixed(1)} MB down, ${(up / 1e6).toFixed(1)} MB up, ${rep.seconds.toFixed(0)} s`);
-    }
-  } finally {
-    for (const app of apps) await app.close();
-    await rm(dir, { recursive: true, force: true });
+/** One federation (FedAvg or personalised) advanced round by round, so that a time cap cuts both at the same round. */
+class Federation {
+  private readonly apps: ClassifierClientApp[];
+  private arrays: Map<string, FlArray>;
+  readonly label: RoundReport['federation'];
+  readonly rounds: RoundReport[] = [];
+  accuracy: number[];
+
+  constructor(kind: Personalisation, private readonly sites: SiteData[], private readonly o: SimulationOptions, trainer: LocalTrainer, private readonly dir: string) {
+    const init = classifier.init(trainer.opts.net, o.seed);
+    this.apps = sites.map((s, k) => new ClassifierClientApp({ stateDir: join(dir, String(k)), data: async () => s, training: trainer.opts, personalisation: kind, initialWeights: init, trainer }));
+    this.arrays = toArrays(init, sharedNames(init, kind));
+    this.label = kind === 'none' ? 'FedAvg' : 'personalised';
+    this.accuracy = sites.map(() => NaN);
   }
-  return { accuracy, rounds, stoppedEarly };
+
+  static async create(kind: Personalisation, sites: SiteData[], o: SimulationOptions, trainer: LocalTrainer): Promise<Federation> {
+    const dir = await mkdtemp(join(tmpdir(), `fl-sim-${kind}-`));
+    for (let k = 0; k < sites.length; k++) await mkdir(join(dir, String(k)), { recursive: true });
+    return new Federation(kind, sites, o, trainer, dir);
+  }
+
+  private ctx(round: number): HandleContext {
+    return { runId: 1n, round: String(round), privacy: DEFAULT_POLICY.privacy, maxThreads: this.o.threads, maxRoundSeconds: 3600 };
+  }
+
+  async round(round: number): Promise<RoundReport> {
+    const t0 = performance.now();
+    let down = 0, up = 0;
+    const sums = new Map<string, Float64Array>();
+    let total = 0;
+    for (const [k, app] of this.apps.entries()) {
+      const node = BigInt(k + 2);
+      const { msg, bytes } = message('train', round, node, new Map([['arrays', arrayRecord(this.arrays)], ['config', configRecord({ 'server-round': BigInt(round), 'local-epochs': BigInt(this.o.localEpochs) })]]));
+      down += bytes;
+      const r = await app.handle('train', msg, this.ctx(round));
+      up += wireBytes(r.content, round, node);
+      const n = Number(r.figures.examples);
+      const rec = r.content.get('arrays')!;
+      if (rec.kind !== 'array') throw new Error('train reply without arrays');
+      for (const [name, a] of rec.items) {
+        const v = decodeNpyF32(a.data).data;
+        const acc = sums.get(name) ?? new Float64Array(v.length);
+        for (let i = 0; i < v.length; i++) acc[i] += n * v[i];
+        sums.set(name, acc);
+      }
+      total += n;
+    }
+    const next = new Map<string, FlArray>();
+    for (const [name, a] of this.arrays) next.set(name, { ...a, data: encodeNpyF32(a.shape, Float32Array.from(sums.get(name)!, (x) => x / total)) });
+    this.arrays = next;
+    const accuracy: number[] = [];
+    for (const [k, app] of this.apps.entries()) {
+      const node = BigInt(k + 2);
+      const { msg, bytes } = message('evaluate', round, node, new Map([['arrays', arrayRecord(this.arrays)], ['config', configRecord({ 'server-round': BigInt(round) })]]));
+      down += bytes;
+      const r = await app.handle('evaluate', msg, this.ctx(round));
+      up += wireBytes(r.content, round, node);
+      accuracy.push(r.accuracy ?? NaN);
+    }
+    this.accuracy = accuracy;
+    const rep: RoundReport = { federation: this.label, round, bytesDown: down, bytesUp: up, seconds: (performance.now() - t0) / 1000, meanAccuracy: accuracy.reduce((a, b) => a + b, 0) / accuracy.length };
+    this.rounds.push(rep);
+    return rep;
+  }
+
+  async close(): Promise<void> {
+    for (const app of this.apps) await app.close();
+    await rm(this.dir, { recursive: true, force: true });
+  }
 }
 
 export async function simulate(o: SimulationOptions, log: (s: string) => void = () => undefined): Promise<SimulationReport> {
@@ -241,8 +254,24 @@ export async function simulate(o: SimulationOptions, log: (s: string) => void = 
     }
     const localOnlySeconds = (performance.now() - tl) / 1000;
     log(`local-only: mean held-out accuracy ${(100 * localOnly.reduce((a, b) => a + b, 0) / localOnly.length).toFixed(1)} % (${localOnlySeconds.toFixed(0)} s)`);
-    const fed = await federation('none', sites, o, trainer, deadline, log);
-    const per = await federation('fedper+fedbn', sites, o, trainer, deadline, log);
+    const fed = await Federation.create('none', sites, o, trainer);
+    const per = await Federation.create('fedper+fedbn', sites, o, trainer);
+    let stoppedEarly = false;
+    try {
+      for (let round = 1; round <= o.rounds; round++) {
+        if (Date.now() > deadline) {
+          stoppedEarly = true;
+          break;
+        }
+        for (const f of [fed, per]) {
+          const x = await f.round(round);
+          log(`${x.federation} round ${round}: mean held-out accuracy ${(100 * x.meanAccuracy).toFixed(1)} %, ${(x.bytesDown / 1e6).toFixed(1)} MB down, ${(x.bytesUp / 1e6).toFixed(1)} MB up, ${x.seconds.toFixed(0)} s`);
+        }
+      }
+    } finally {
+      await fed.close();
+      await per.close();
+    }
     const report: SimulationReport = {
       options: o,
       dataset: { source: ds.meta.source, images: ds.count, groups: new Set(ds.groups).size },
@@ -253,8 +282,8 @@ export async function simulate(o: SimulationOptions, log: (s: string) => void = 
       })),
       rounds: [...fed.rounds, ...per.rounds],
       localOnlySeconds,
-      roundsRun: Math.min(fed.rounds.length, per.rounds.length),
-      stoppedEarly: fed.stoppedEarly || per.stoppedEarly,
+      roundsRun: per.rounds.length,
+      stoppedEarly,
       totalSeconds: (performance.now() - t0) / 1000,
     };
     return report;
