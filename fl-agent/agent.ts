@@ -27,7 +27,9 @@ import { FlError, isFlError, type FlErrorCode } from './protocol/errors.js';
 import { deflateMessage, inflateMessage, isObjectId, treeIds, verifyObject, MAX_ARRAY_CHUNK_BYTES, type ObjectTree } from './protocol/objects.js';
 import { ERROR_CLIENT_APP_RAISED_EXCEPTION, type FlMessage, type Metadata, type RecordDict } from './protocol/records.js';
 import { checkPolicy, mayConnect, mayTakeMessage, type SitePolicy } from './site/policy.js';
-import { AUDIT_EVENTS, type AuditEvent, type AuditSink, type RoundAudit } from './site/audit.js';
+import { AUDIT_EVENTS, FL_EVENT_TYPES, type AuditEvent, type AuditOutcome, type AuditSink, type RoundAudit } from './site/audit.js';
+
+const OUTCOMES: Record<0 | 4 | 8 | 12, AuditOutcome> = { 0: 'success', 4: 'minor-failure', 8: 'serious-failure', 12: 'major-failure' };
 import type { ClientApp, MessageKind } from './client-app.js';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'training' | 'evaluating' | 'paused' | 'reconnecting' | 'refused' | 'stopped';
@@ -148,9 +150,15 @@ export class FlAgent extends EventEmitter {
     this.emit('status', this.getStatus());
   }
 
-  private async audit(kind: string, eventId: AuditEvent['eventId'], action: AuditEvent['action'], outcome: AuditEvent['outcome'], details: AuditEvent['details']): Promise<void> {
+  private async audit(kind: string, eventId: AuditEvent['eventId'], action: AuditEvent['action'], outcome: 0 | 4 | 8 | 12, details: AuditEvent['details']): Promise<void> {
+    const eventTypeCode = kind === 'fl.round' ? FL_EVENT_TYPES.round : kind === 'fl.refused' ? FL_EVENT_TYPES.refusal : FL_EVENT_TYPES.agent;
+    const participants = [{ type: 'SuperLink', id: this.opts.superlink }];
+    if (typeof details.runId === 'string') participants.push({ type: 'FlowerRun', id: details.runId });
     try {
-      await this.opts.audit.append({ eventId, action, outcome, occurredAt: new Date().toISOString(), kind, details: { superlink: this.opts.superlink, ...details } });
+      await this.opts.audit.append({
+        eventId, eventTypeCode, action, outcome: OUTCOMES[outcome], timeUtc: new Date().toISOString(), kind, participants,
+        details: { superlink: this.opts.superlink, ...details },
+      });
     } catch (e) {
       this.emit('warning', `audit sink failed: ${(e as Error).message}`);
     }

@@ -5,8 +5,8 @@
  * folder of fl-agent, may import native-models/src/lab (the Br35H loader).
  *
  * Three federations of the same sites, same initial weights, same local-training settings:
- *   local-only    each site trains alone for rounds × local-epochs epochs (no communication; trained first, in
- *                 full, before the federations)
+ *   local-only    each site trains alone for (rounds run) × local-epochs epochs, no communication (trained after
+ *                 the federations, so a time cap that cut them short gives it the same budget)
  *   FedAvg        every weight travels (personalisation 'none'); accuracy of the global model
  *   personalised  FedPer + FedBN (the product default): body averaged, head and norm layers local; accuracy of each
  *                 site's personalised model (global body + its own head/norms)
@@ -243,17 +243,6 @@ export async function simulate(o: SimulationOptions, log: (s: string) => void = 
   const trainer = new LocalTrainer(training);
   try {
     log(`${ds.count} images, ${new Set(ds.groups).size} groups → ${o.sites} sites (Dirichlet α = ${o.alpha}); classifier width ${o.width}`);
-    // local-only
-    const tl = performance.now();
-    const init = classifier.init(net, o.seed);
-    const localOnly: number[] = [];
-    for (const [k, s] of sites.entries()) {
-      const w = cloneWeights(init);
-      await trainer.train(w, ds, s.train, { seed: o.seed + k, epochs: o.rounds * o.localEpochs });
-      localOnly.push((await trainer.evaluate(w, ds, s.heldOut)).accuracy);
-    }
-    const localOnlySeconds = (performance.now() - tl) / 1000;
-    log(`local-only: mean held-out accuracy ${(100 * localOnly.reduce((a, b) => a + b, 0) / localOnly.length).toFixed(1)} % (${localOnlySeconds.toFixed(0)} s)`);
     const fed = await Federation.create('none', sites, o, trainer);
     const per = await Federation.create('fedper+fedbn', sites, o, trainer);
     let stoppedEarly = false;
@@ -272,6 +261,18 @@ export async function simulate(o: SimulationOptions, log: (s: string) => void = 
       await fed.close();
       await per.close();
     }
+    // local-only, for as many epochs as the federations got rounds (× local epochs): the same training budget
+    const tl = performance.now();
+    const init = classifier.init(net, o.seed);
+    const localOnly: number[] = [];
+    const epochs = Math.max(1, per.rounds.length) * o.localEpochs;
+    for (const [k, s] of sites.entries()) {
+      const w = cloneWeights(init);
+      await trainer.train(w, ds, s.train, { seed: o.seed + k, epochs });
+      localOnly.push((await trainer.evaluate(w, ds, s.heldOut)).accuracy);
+    }
+    const localOnlySeconds = (performance.now() - tl) / 1000;
+    log(`local-only (${epochs} epochs): mean held-out accuracy ${(100 * localOnly.reduce((a, b) => a + b, 0) / localOnly.length).toFixed(1)} % (${localOnlySeconds.toFixed(0)} s)`);
     const report: SimulationReport = {
       options: o,
       dataset: { source: ds.meta.source, images: ds.count, groups: new Set(ds.groups).size },

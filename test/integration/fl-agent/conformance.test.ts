@@ -47,7 +47,9 @@ test('two agents, two FedAvg rounds (train + evaluate): replies conform, only sh
       assert.equal(rounds.length, 4, JSON.stringify(ag.audit.events.map((e) => [e.kind, e.details.error])));
       for (const e of rounds) {
         assert.equal(e.eventId.code, '110106');
-        assert.equal(e.outcome, 0);
+        assert.equal(e.outcome, 'success');
+        assert.equal(e.eventTypeCode.code, 'MFP-FLR');
+        assert.deepEqual(e.participants.map((x) => x.type), ['SuperLink', 'FlowerRun']);
         assert.match(String(e.details.receivedSha256), /^[0-9a-f]{64}$/);
         assert.equal(e.details.runId, link.runId.toString());
         if (e.details.messageType === 'train') {
@@ -121,7 +123,7 @@ test('the agent survives a SuperLink restart in the middle of a round and comple
       const results = await link2.runFedAvg({ rounds: 1, nodes: 1, arrays: initialArrays(), timeoutMs: 60_000 });
       assert.equal(results[0].train.length, 1);
       assert.equal(results[0].evaluate.length, 1);
-      const failed = a.audit.events.filter((e) => e.kind === 'fl.round' && e.outcome !== 0);
+      const failed = a.audit.events.filter((e) => e.kind === 'fl.round' && e.outcome !== 'success');
       assert.ok(failed.length >= 1, 'the interrupted round is audited as failed');
       await waitFor(() => a.agent.getStatus().roundsDone === 2);
     } finally {
@@ -153,7 +155,7 @@ test('local noise: ε accounted and audited per round, persisted, and a round ov
       assert.equal(r.message.error, null);
       await waitFor(() => a.agent.getStatus().epsilon !== null && Math.abs(a.agent.getStatus().epsilon! - eps(k * rho1)) < 1e-9);
     }
-    const ev = a.audit.events.filter((e) => e.kind === 'fl.round' && e.outcome === 0).at(-1)!;
+    const ev = a.audit.events.filter((e) => e.kind === 'fl.round' && e.outcome === 'success').at(-1)!;
     assert.equal(ev.details.noiseMultiplier, z);
     assert.equal(ev.details.delta, delta);
     assert.ok(Math.abs(Number(ev.details.epsilon) - eps(2 * rho1)) < 1e-9);

@@ -131,7 +131,7 @@ test('site policy: runs not agreed to, pause and schedule are refused (error rep
     const [node] = await link.waitForNodes(1);
     await expectErrorReply(link, a, link.enqueue(node.id, 'train', content(initialArrays()), { runId: 43n }), /FL_POLICY_REFUSED: run 43/);
     assert.equal(lastAudit(a).kind, 'fl.refused');
-    assert.equal(lastAudit(a).outcome, 4);
+    assert.equal(lastAudit(a).outcome, 'minor-failure');
 
     a.agent.setPolicy({ ...a.agent.getPolicy(), schedule: [{ start: '00:00', end: '00:00', days: [] }] });
     await expectErrorReply(link, a, link.enqueue(node.id, 'train', content(initialArrays())), /schedule/);
@@ -166,7 +166,7 @@ test('site policy: a SuperLink outside the allowed list is never contacted', asy
     assert.equal(a.agent.getStatus().state, 'refused');
     assert.equal(link.calls.length, 0);
     const ev = a.audit.events.find((e) => e.kind === 'fl.refused')!;
-    assert.equal(ev.outcome, 4);
+    assert.equal(ev.outcome, 'minor-failure');
     assert.equal(ev.details.rule, 'superlink');
   } finally {
     await a.close();
