@@ -186,7 +186,7 @@ export function FlPage({ client }: { client: ApiClient }) {
                 <tr key={r.messageId} className={`outcome-${r.outcome}`} data-testid="fl-history-row" title={r.error ?? ''}>
                   <td>{new Date(r.at).toLocaleTimeString()}</td><td className="mono">{r.runId}</td><td className="mono">{r.round}</td><td>{r.kind}</td>
                   <td className="num">{fmt(r.loss)}</td><td className="num">{fmt(r.accuracy)}</td><td className="num">{r.examples}</td>
-                  <td className="num">{fmt(r.clippingNorm, 2)}</td><td className="num">{fmt(r.noiseMultiplier, 2)}</td><td className="num">{fmt(r.epsilon, 2)}</td>
+                  <td className="num">{fmt(r.clippingNorm, 2)}</td><td className="num">{r.kind.startsWith('train') ? fmt(r.noiseMultiplier, 2) : '—'}</td><td className="num">{fmt(r.epsilon, 2)}</td>
                   <td className="num">{r.durationS.toFixed(1)}</td><td>{r.outcome}</td>
                 </tr>
               ))}
