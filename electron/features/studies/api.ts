@@ -73,6 +73,10 @@ export interface ImportFileError {
     | 'UNSUPPORTED_PIXEL_FORMAT'
     /** A different object with the same SOP Instance UID is already stored; the stored one was kept. */
     | 'SOP_UID_CONFLICT'
+    /** The file declares (or inflates to) more than the decoder's limits allow; the message names the numbers. */
+    | 'TOO_LARGE'
+    /** The file breaks a rule the workstation enforces (UI syntax and length, VR, element length, finite rescale). */
+    | 'INVALID_DICOM'
     | 'IO_ERROR';
   message: string;
 }

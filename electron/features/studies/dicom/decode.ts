@@ -10,7 +10,8 @@ import type { DataSet } from 'dicom-parser';
 import type { Frame } from '../../api.js';
 import { DicomError } from './errors.js';
 import { readImageInfo, readInstanceHeader, type ImageInfo } from './header.js';
-import { parseDicomFile } from './parse.js';
+import { parseDicomFile, typedDicom } from './parse.js';
+import { validateDataSet } from './validate.js';
 import { EXPLICIT_BE } from './transfer-syntax.js';
 
 type IntArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
@@ -116,9 +117,13 @@ export function decodeDataSet(ds: DataSet, file: string): DecodedFrame {
   return frame;
 }
 
-/** Parses and decodes a DICOM file's first frame. Throws DicomError. */
+/** Parses, validates and decodes a DICOM file's first frame. Throws DicomError only. */
 export function decodeDicomFile(bytes: Uint8Array, file: string): DecodedFrame {
-  return decodeDataSet(parseDicomFile(bytes, file), file);
+  return typedDicom(file, () => {
+    const ds = parseDicomFile(bytes, file);
+    validateDataSet(ds, file);
+    return decodeDataSet(ds, file);
+  });
 }
 
 /** Strips decoder-internal fields so only the contract's Frame crosses a transport. */

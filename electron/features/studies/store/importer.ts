@@ -10,6 +10,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import type { ImportFileError, ImportResult } from '../../api.js';
 import { readDicomDir } from '../dicom/dicomdir.js';
 import { DicomError } from '../dicom/errors.js';
+import { MAX_DICOM_FILE_BYTES } from '../dicom/limits.js';
 import type { StudyStore } from './study-store.js';
 
 /** One file to import; bytes are read lazily so a big folder is never all in memory. */
@@ -29,7 +30,15 @@ export function isIgnoredInFolder(name: string): boolean {
   return name.startsWith('.') || /^(readme|license|licence)(\..*)?$/i.test(name) || /\.(md|txt)$/i.test(name) || name.toUpperCase() === 'DICOMDIR';
 }
 
-const fileSource = (path: string): ImportSource => ({ name: path, read: () => readFileSync(path) });
+/** Reads a file for import, refusing one over MAX_DICOM_FILE_BYTES before reading it (TOO_LARGE). */
+const fileSource = (path: string): ImportSource => ({
+  name: path,
+  read: () => {
+    const size = statSync(path).size;
+    if (size > MAX_DICOM_FILE_BYTES) throw new DicomError('TOO_LARGE', path, `file is ${size} bytes; the limit is ${MAX_DICOM_FILE_BYTES}`);
+    return readFileSync(path);
+  },
+});
 
 function ioError(file: string, err: unknown): ImportFileError {
   return { file, code: 'IO_ERROR', message: err instanceof Error ? err.message : String(err) };

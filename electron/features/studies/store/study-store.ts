@@ -14,7 +14,8 @@ import { decodeDicomFile, toContractFrame } from '../dicom/decode.js';
 import { isDicomDir } from '../dicom/dicomdir.js';
 import { DicomError } from '../dicom/errors.js';
 import { readImageInfo, readInstanceHeader, type InstanceHeader } from '../dicom/header.js';
-import { parseDicomFile } from '../dicom/parse.js';
+import { parseDicomFile, typedDicom } from '../dicom/parse.js';
+import { validateDataSet } from '../dicom/validate.js';
 import { LruCache } from '../../../node/store/lru.js';
 import { ObjectStore, sha256Hex } from './object-store.js';
 import { openDatabase, type Db, type Migration } from '../../../node/store/sqlite.js';
@@ -123,10 +124,14 @@ export class StudyStore {
 
   /** Imports one DICOM file's bytes. Throws DicomError (nothing written) when the file cannot be imported. */
   importBytes(name: string, bytes: Uint8Array): ImportOneResult {
-    const ds = parseDicomFile(bytes, name);
-    if (isDicomDir(ds)) return { status: 'directory' };
-    const header = readInstanceHeader(ds, name);
-    const image = readImageInfo(ds, name);
+    const read = typedDicom(name, () => {
+      const ds = parseDicomFile(bytes, name);
+      validateDataSet(ds, name);
+      if (isDicomDir(ds)) return null;
+      return { header: readInstanceHeader(ds, name), image: readImageInfo(ds, name) };
+    });
+    if (read === null) return { status: 'directory' };
+    const { header, image } = read;
     const hash = sha256Hex(bytes);
     const existing = this.db.prepare('SELECT object_sha256 FROM instances WHERE sop_uid = ?').get(header.sopInstanceUid) as { object_sha256: string } | undefined;
     if (existing) {
