@@ -91,6 +91,9 @@ export interface ImportResult {
   skipped?: number;
 }
 
+/** Largest `import.files` request: 256 MiB bounds the browser host's memory per upload (the body is held once). */
+export const IMPORT_FILES_MAX_BODY_BYTES = 256 * 1024 * 1024;
+
 export const studiesApi = defineFeatureApi({
   methods: {
     'studies.list': method(object({ query: optional(string({ max: 200 })) }), returns<StudySummary[]>()),
@@ -98,10 +101,15 @@ export const studiesApi = defineFeatureApi({
     /** Opening a series is audited (study access). Instances come sorted along the stack. */
     'series.open': method(object({ seriesInstanceUid: UID }), returns<{ series: SeriesSummary; instances: InstanceSummary[] }>()),
     'instances.frame': method(object({ sopInstanceUid: UID }), returns<Frame>()),
-    /** Import file bytes sent by the UI (browser upload or Electron drop). */
+    /**
+     * Import file bytes sent by the UI (browser upload or Electron drop). One request carries at most
+     * IMPORT_FILES_MAX_BODY_BYTES (the UI sends batches of 32 MiB; a larger single file is imported from disk with
+     * `medfedpure import`).
+     */
     'import.files': method(
-      object({ files: arrayOf(object({ name: string({ min: 1, max: 1024 }), bytes: bytes({ max: 2 * 1024 ** 3 }) }), { max: 100_000 }) }),
+      object({ files: arrayOf(object({ name: string({ min: 1, max: 1024 }), bytes: bytes({ max: IMPORT_FILES_MAX_BODY_BYTES }) }), { max: 100_000 }) }),
       returns<ImportResult>(),
+      { maxBodyBytes: IMPORT_FILES_MAX_BODY_BYTES },
     ),
   },
   events: {
