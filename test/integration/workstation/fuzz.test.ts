@@ -1,6 +1,6 @@
 /**
  * Fuzz test of hostile input (#17), run in CI: a few hundred seeded mutations of the committed demo DICOM files
- * (build/demo-data) plus bombs made here (a deflated 16384² image, a deflate stream that inflates past its declared
+ * (build/demo-data, and RLE / JPEG-LS / JPEG lossless copies of a few made with dcmtk) plus bombs made here (a deflated 16384² image, a deflate stream that inflates past its declared
  * size, absurd Rows/Columns/frames, PNG and JPEG header bombs) are imported, decoded and scanned by a child process
  * (fuzz-child.ts) under a V8 heap ceiling. Asserts: the child exits cleanly, every error is typed (a known code,
  * never IO_ERROR or an untyped exception), peak RSS stays under a bound, the study store passes SQLite's integrity
@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { decodeDicomFile } from '../../../electron/features/studies/dicom/decode.js';
+import { decodeDicomFileAsync } from '../../../electron/features/studies/dicom/decode.js';
 import { dicomFile, imageElements, TS } from '../../unit/workstation/dicom-writer.js';
 import { deflateBomb, jpegHeaderBomb, pngHeaderBomb } from '../../unit/workstation/hostile-files.js';
 
@@ -31,7 +31,7 @@ const HEAP_MB = 384;
 const IMPORT_RSS_BOUND_MIB = 300;
 const TOTAL_RSS_BOUND_MIB = 900;
 
-const TYPED_IMPORT_CODES = new Set(['NOT_DICOM', 'TRUNCATED', 'UNSUPPORTED_TRANSFER_SYNTAX', 'NO_PIXEL_DATA', 'MISSING_UID', 'UNSUPPORTED_PIXEL_FORMAT', 'SOP_UID_CONFLICT', 'TOO_LARGE', 'INVALID_DICOM']);
+const TYPED_IMPORT_CODES = new Set(['NOT_DICOM', 'TRUNCATED', 'UNSUPPORTED_TRANSFER_SYNTAX', 'NO_PIXEL_DATA', 'MISSING_UID', 'UNSUPPORTED_PIXEL_FORMAT', 'SOP_UID_CONFLICT', 'TOO_LARGE', 'INVALID_DICOM', 'DECODE_FAILED']);
 
 /** mulberry32: a small seeded PRNG, so every run builds the same corpus. */
 function rng(seed: number): () => number {
@@ -162,7 +162,7 @@ function hostileExtras(): Array<{ name: string; bytes: Uint8Array }> {
   ];
 }
 
-test('fuzz: mutated demo files and bombs give typed errors only, bounded memory, an intact store and audit chain', { timeout: 180_000 }, (t) => {
+test('fuzz: mutated demo files and bombs give typed errors only, bounded memory, an intact store and audit chain', { timeout: 180_000 }, async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'mfp-fuzz-'));
   const corpus = join(work, 'corpus');
   const dataDir = join(work, 'data');
@@ -170,6 +170,17 @@ test('fuzz: mutated demo files and bombs give typed errors only, bounded memory,
   try {
     const sources = demoFiles();
     assert.ok(sources.length >= 50, `demo data: ${sources.length} files`);
+    // Compressed copies of a few demo files (dcmtk), so mutations also hit the codecs' input.
+    if (spawnSync('dcmcrle', ['--version']).status === 0) {
+      const compressed = join(work, 'compressed');
+      mkdirSync(compressed);
+      for (const [i, src] of sources.slice(0, 4).entries()) {
+        for (const [tool, flags, tag] of [['dcmcrle', [], 'rle'], ['dcmcjpls', [], 'jls'], ['dcmcjpeg', ['+e1'], 'sv1']] as const) {
+          const out = join(compressed, `${i}.${tag}.dcm`);
+          if (spawnSync(tool, [...flags, src, out]).status === 0) sources.push(out);
+        }
+      }
+    }
     const r = rng(SEED);
     const kinds: Record<string, number> = {};
     for (let i = 0; i < MUTANTS; i++) {
@@ -188,7 +199,7 @@ test('fuzz: mutated demo files and bombs give typed errors only, bounded memory,
     assert.equal(child.status, 0, `child exited ${child.status}: ${child.stderr.slice(-2000)}`);
     const report = JSON.parse(child.stdout.trim().split('\n').pop()!);
 
-    t.diagnostic(`fuzz corpus: ${files} files (${MUTANTS} mutants of ${sources.length} demo files, seed 0x${SEED.toString(16)}: ${JSON.stringify(kinds)}; ${files - MUTANTS} bombs)`);
+    t.diagnostic(`fuzz corpus: ${files} files (${MUTANTS} mutants of ${sources.length} demo files incl. RLE/JPEG-LS/JPEG-lossless copies, seed 0x${SEED.toString(16)}: ${JSON.stringify(kinds)}; ${files - MUTANTS} bombs)`);
     t.diagnostic(`import: ${report.imported} imported, ${report.duplicates} duplicates, ${report.skipped} skipped; typed errors ${JSON.stringify(report.importErrors)}`);
     t.diagnostic(`decode: ${report.framesDecoded}/${report.instances} stored frames decoded; errors ${JSON.stringify(report.frameErrors)}`);
     t.diagnostic(`images: ${report.imagesScanned} preprocessed; errors ${JSON.stringify(report.imageErrors)}; scans: ${report.scanned} run, errors ${JSON.stringify(report.scanErrors)}`);
@@ -223,15 +234,15 @@ test('fuzz: mutated demo files and bombs give typed errors only, bounded memory,
   } finally {
     // dcmtk as the yardstick: nothing our decoder accepts may be something dcmdump rejects.
     if (spawnSync('dcmdump', ['--version']).status === 0) {
-      const accepted = readdirSync(corpus).filter((name) => {
-        if (!name.endsWith('.dcm')) return false;
+      const accepted: string[] = [];
+      for (const name of readdirSync(corpus).filter((n) => n.endsWith('.dcm'))) {
         try {
-          decodeDicomFile(readFileSync(join(corpus, name)), name);
-          return true;
+          await decodeDicomFileAsync(readFileSync(join(corpus, name)), name);
+          accepted.push(name);
         } catch {
-          return false;
+          /* refused: nothing to compare */
         }
-      });
+      }
       // One dcmdump run over all of them (a run per file costs a dictionary load each); per file only on failure.
       const dumpFails = (names: string[]): boolean => {
         const d = spawnSync('dcmdump', ['-q', ...names.map((n) => join(corpus, n))], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });

@@ -141,9 +141,11 @@ describe('decoder: typed errors', () => {
     assert.equal(code(() => decodeDicomFile(good.subarray(0, 200), 'bad.dcm')), 'TRUNCATED');
   });
 
-  it('compressed transfer syntax → UNSUPPORTED_TRANSFER_SYNTAX', () => {
+  it('a transfer syntax without a codec → UNSUPPORTED_TRANSFER_SYNTAX; native pixels under a JPEG syntax → INVALID_DICOM', () => {
+    const mpeg = imageFile({ rows: ROWS, columns: COLS, bitsAllocated: 8, raw: new Array(N).fill(1) }, TS.mpeg2);
+    assert.equal(code(() => decodeDicomFile(mpeg, 'bad.dcm')), 'UNSUPPORTED_TRANSFER_SYNTAX');
     const jpeg = imageFile({ rows: ROWS, columns: COLS, bitsAllocated: 8, raw: new Array(N).fill(1) }, TS.jpegBaseline);
-    assert.equal(code(() => decodeDicomFile(jpeg, 'bad.dcm')), 'UNSUPPORTED_TRANSFER_SYNTAX');
+    assert.equal(code(() => decodeDicomFile(jpeg, 'bad.dcm')), 'INVALID_DICOM');
   });
 
   it('no pixel data, colour, 1-bit → NO_PIXEL_DATA / UNSUPPORTED_PIXEL_FORMAT', () => {

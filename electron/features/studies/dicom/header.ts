@@ -8,6 +8,7 @@
 import type { DataSet } from 'dicom-parser';
 import { DicomError } from './errors.js';
 import { checkDeclaredImage } from './limits.js';
+import { isCompressedSyntax } from './codecs/index.js';
 import { transferSyntaxName } from './transfer-syntax.js';
 
 export interface InstanceHeader {
@@ -156,8 +157,12 @@ export function readImageInfo(ds: DataSet, file: string): ImageInfo {
   }
   // Before anything else looks at the pixels: does the declared image fit the limits?
   checkDeclaredImage(file, { rows, columns, frames: numberOfFrames, samplesPerPixel: samples, bitsAllocated: bitsAllocatedRaw ?? 16 });
-  if (pixel.encapsulatedPixelData) {
-    throw new DicomError('UNSUPPORTED_TRANSFER_SYNTAX', file, `encapsulated (compressed) pixel data in ${transferSyntaxName(ds.string('x00020010') ?? '')}`);
+  const ts = ds.string('x00020010') ?? '';
+  const encapsulated = pixel.encapsulatedPixelData === true;
+  if (encapsulated !== isCompressedSyntax(ts)) {
+    throw new DicomError(encapsulated ? 'UNSUPPORTED_TRANSFER_SYNTAX' : 'INVALID_DICOM', file, encapsulated
+      ? `encapsulated (compressed) pixel data in ${transferSyntaxName(ts)}, which has no codec here`
+      : `native pixel data in a compressed transfer syntax (${transferSyntaxName(ts)})`);
   }
   const photometric = (ds.string('x00280004') ?? 'MONOCHROME2').trim();
   if (samples !== 1 || (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2')) {
@@ -178,7 +183,10 @@ export function readImageInfo(ds: DataSet, file: string): ImageInfo {
   }
   const frameBytes = rows * columns * (bitsAllocated / 8);
   const available = Math.min(pixel.length, ds.byteArray.length - pixel.dataOffset);
-  if (available < frameBytes * numberOfFrames) {
+  if (encapsulated) {
+    // One fragment at least; a frame's size is known only after decoding (the codecs check it against Rows × Columns).
+    if ((pixel.fragments?.length ?? 0) === 0) throw new DicomError('NO_PIXEL_DATA', file, 'encapsulated Pixel Data has no fragments');
+  } else if (available < frameBytes * numberOfFrames) {
     throw new DicomError('TRUNCATED', file, `Pixel Data holds ${available} bytes, ${frameBytes * numberOfFrames} expected for ${numberOfFrames} frame(s) of ${rows}×${columns}×${bitsAllocated} bits`);
   }
   const slope = strictDecimal(ds, 'x00281053', 'Rescale Slope (0028,1053)', file);

@@ -12,7 +12,7 @@ import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
 import dicomParser, { type DataSet } from 'dicom-parser';
 import { DicomError } from './errors.js';
 import { checkDeclaredImage, DEFLATE_MARGIN_BYTES, MAX_DICOM_FILE_BYTES, MAX_INFLATED_BYTES } from './limits.js';
-import { DEFLATED_EXPLICIT_LE, EXPLICIT_LE, isSupportedTransferSyntax, transferSyntaxName } from './transfer-syntax.js';
+import { DEFLATED_EXPLICIT_LE, EXPLICIT_LE, IMPLICIT_LE, isSupportedTransferSyntax, transferSyntaxName } from './transfer-syntax.js';
 
 const PREAMBLE = 128;
 /** Deflated bytes inflated by the header probe. A header (with vendor private groups) deflates to a few KiB. */
@@ -105,11 +105,45 @@ function parseDeflated(bytes: Uint8Array, meta: DataSet & { position?: number },
   return ds;
 }
 
+const VR_RE = /^(AE|AS|AT|CS|DA|DS|DT|FD|FL|IS|LO|LT|OB|OD|OF|OL|OV|OW|PN|SH|SL|SQ|SS|ST|SV|TM|UC|UI|UL|UN|UR|US|UT|UV)$/;
+
+/**
+ * A data set without the 128-byte preamble and meta header (some modalities write these; dcmtk and pydicom read
+ * them): the transfer syntax is guessed from the first element, which must be in group 0008 (a data set starts with
+ * Specific Character Set, Image Type or SOP Class UID). Two letters of a valid VR after the tag mean explicit VR
+ * little endian, else implicit VR little endian with a plausible 32-bit length. Returns null when the bytes do not
+ * look like that. A wrong guess can parse into nonsense without an error, so what comes back is checked: the SOP
+ * Instance, Study and Series UIDs must be there and the whole buffer must have been read.
+ */
+export function sniffRawDataSet(bytes: Uint8Array): string | null {
+  if (bytes.length < 16) return null;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dv.getUint16(0, true) !== 0x0008) return null;
+  if (VR_RE.test(String.fromCharCode(bytes[4], bytes[5]))) return EXPLICIT_LE;
+  return dv.getUint32(4, true) <= bytes.length - 8 ? IMPLICIT_LE : null;
+}
+
+function parseRawDataSet(bytes: Uint8Array, file: string): DataSet | null {
+  const ts = sniffRawDataSet(bytes);
+  if (!ts) return null;
+  let ds: DataSet;
+  try {
+    ds = dicomParser.parseDicom(bytes, { TransferSyntaxUID: ts });
+  } catch {
+    return null; // the guess did not hold
+  }
+  const has = (tag: string): boolean => (ds.elements[tag]?.length ?? 0) > 0;
+  if (!has('x00080018') || !has('x0020000d') || !has('x0020000e')) return null;
+  return ds;
+}
+
 /** Parses the whole file. Throws DicomError; never returns a partial data set. */
 export function parseDicomFile(bytes: Uint8Array, file: string): DataSet {
   if (bytes.length > MAX_DICOM_FILE_BYTES) throw new DicomError('TOO_LARGE', file, `file is ${bytes.length} bytes; the limit is ${MAX_DICOM_FILE_BYTES}`);
   if (!hasDicmPrefix(bytes)) {
-    const why = bytes.length < PREAMBLE + 4 ? `only ${bytes.length} bytes, too short for a DICOM Part 10 file` : 'no "DICM" marker at byte 128: not a DICOM Part 10 file';
+    const raw = parseRawDataSet(bytes, file);
+    if (raw) return raw;
+    const why = bytes.length < PREAMBLE + 4 ? `only ${bytes.length} bytes, too short for a DICOM file` : 'no "DICM" marker at byte 128 and not a readable raw data set: not DICOM';
     throw new DicomError('NOT_DICOM', file, why);
   }
   // A file cut inside its meta information: (0002,0000) says how long the meta group is.
@@ -132,7 +166,7 @@ export function parseDicomFile(bytes: Uint8Array, file: string): DataSet {
   }
   if (!ts) throw new DicomError('NOT_DICOM', file, 'file meta information has no Transfer Syntax UID (0002,0010)');
   if (!isSupportedTransferSyntax(ts)) {
-    throw new DicomError('UNSUPPORTED_TRANSFER_SYNTAX', file, `transfer syntax ${ts.slice(0, 64)} (${transferSyntaxName(ts)}) is compressed or unknown; this workstation decodes only uncompressed little/big endian and deflated`);
+    throw new DicomError('UNSUPPORTED_TRANSFER_SYNTAX', file, `transfer syntax ${ts.slice(0, 64)} (${transferSyntaxName(ts)}) cannot be decoded here (supported: uncompressed, deflated, RLE, JPEG 8-bit baseline/extended, JPEG lossless, JPEG-LS, JPEG 2000, HTJ2K)`);
   }
   if (ts === DEFLATED_EXPLICIT_LE) return parseDeflated(bytes, meta, file);
   try {

@@ -66,6 +66,7 @@ function checkElements(ds: DataSet, file: string, depth: number): void {
   if (depth > 32) throw new DicomError('INVALID_DICOM', file, 'sequences nested more than 32 deep');
   const size = ds.byteArray.length;
   for (const el of Object.values(ds.elements)) {
+    if ((el as { Value?: unknown }).Value !== undefined) continue; // supplied by the parser (raw data set's syntax), not read from the file
     const name = tagName(el.tag);
     if (el.vr !== undefined && !VRS.has(el.vr)) throw new DicomError('INVALID_DICOM', file, `element ${name} has an invalid VR ${JSON.stringify(el.vr)}`);
     if (el.length !== UNDEFINED_LENGTH && !el.hadUndefinedLength) {
@@ -84,8 +85,9 @@ export function validateDataSet(ds: DataSet, file: string): void {
   checkElements(ds, file, 0);
   for (const [tag, name] of UID_TAGS) {
     const el = ds.elements[tag];
-    if (!el || el.length === 0) continue; // absence is reported by the header reader (MISSING_UID)
-    const uid = rawText(ds, el);
+    const supplied = (el as { Value?: unknown } | undefined)?.Value;
+    if (!el || (supplied === undefined && el.length === 0)) continue; // absence is reported by the header reader (MISSING_UID)
+    const uid = typeof supplied === 'string' ? supplied : rawText(ds, el);
     if (uid.length > MAX_UID_LENGTH) throw new DicomError('INVALID_DICOM', file, `${name} is ${uid.length} characters long; a UID has at most ${MAX_UID_LENGTH}`);
     if (uid !== '' && !UID_RE.test(uid)) throw new DicomError('INVALID_DICOM', file, `${name} ${JSON.stringify(uid.slice(0, MAX_UID_LENGTH))} is not a UID (digits and dots, no empty component)`);
   }

@@ -8,6 +8,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ImportFileError, ImportResult } from '../../api.js';
+import { prepareCodec } from '../dicom/codecs/index.js';
+import { peekTransferSyntax } from '../dicom/decode.js';
 import { readDicomDir } from '../dicom/dicomdir.js';
 import { DicomError } from '../dicom/errors.js';
 import { MAX_DICOM_FILE_BYTES } from '../dicom/limits.js';
@@ -151,7 +153,10 @@ export async function importSources(
   for (let i = 0; i < sources.length; i++) {
     const src = sources[i];
     try {
-      const r = store.importBytes(src.name, src.read());
+      const bytes = src.read();
+      const ts = peekTransferSyntax(bytes);
+      if (ts) await prepareCodec(ts).catch(() => undefined); // a codec that cannot load shows as DECODE_FAILED
+      const r = store.importBytes(src.name, bytes);
       if (r.status === 'directory') result.skipped = (result.skipped ?? 0) + 1;
       else {
         if (r.status === 'imported') result.imported++;

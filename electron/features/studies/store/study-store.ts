@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import type { Frame, InstanceSummary, SeriesSummary, StudySummary } from '../../api.js';
 import { ApiError } from '../../../common/api-error.js';
-import { decodeDicomFile, toContractFrame } from '../dicom/decode.js';
+import { decodeDataSet, decodeDicomFile, decodeDicomFileAsync, toContractFrame } from '../dicom/decode.js';
 import { isDicomDir } from '../dicom/dicomdir.js';
 import { DicomError } from '../dicom/errors.js';
 import { readImageInfo, readInstanceHeader, type InstanceHeader } from '../dicom/header.js';
@@ -84,6 +84,7 @@ interface InstanceRow {
   slice_position: number | null;
   rows: number;
   columns: number;
+  number_of_frames: number;
 }
 
 interface SeriesRow {
@@ -122,13 +123,20 @@ export class StudyStore {
     return new StudyStore(dataDir, opts);
   }
 
-  /** Imports one DICOM file's bytes. Throws DicomError (nothing written) when the file cannot be imported. */
+  /**
+   * Imports one DICOM file's bytes. Throws DicomError (nothing written) when the file cannot be imported. A compressed
+   * file needs its codec loaded (`prepareCodec`; the importer does it).
+   */
   importBytes(name: string, bytes: Uint8Array): ImportOneResult {
     const read = typedDicom(name, () => {
       const ds = parseDicomFile(bytes, name);
       validateDataSet(ds, name);
       if (isDicomDir(ds)) return null;
-      return { header: readInstanceHeader(ds, name), image: readImageInfo(ds, name) };
+      const header = readInstanceHeader(ds, name);
+      const image = readImageInfo(ds, name);
+      // Compressed: decode the first frame now, so a file the codec cannot read is refused at import, not in the viewer.
+      if (ds.elements.x7fe00010?.encapsulatedPixelData) decodeDataSet(ds, name, 0);
+      return { header, image };
     });
     if (read === null) return { status: 'directory' };
     const { header, image } = read;
@@ -256,7 +264,7 @@ export class StudyStore {
 
   private sortedInstanceRows(seriesInstanceUid: string): InstanceRow[] {
     return sortInstances(
-      this.db.prepare('SELECT sop_uid, series_uid, instance_number, slice_position, rows, columns FROM instances WHERE series_uid = ?').all(seriesInstanceUid) as InstanceRow[],
+      this.db.prepare('SELECT sop_uid, series_uid, instance_number, slice_position, rows, columns, number_of_frames FROM instances WHERE series_uid = ?').all(seriesInstanceUid) as InstanceRow[],
     );
   }
 
@@ -266,19 +274,39 @@ export class StudyStore {
       const s: InstanceSummary = { sopInstanceUid: r.sop_uid, seriesInstanceUid: r.series_uid, rows: r.rows, columns: r.columns };
       if (r.instance_number !== null) s.instanceNumber = r.instance_number;
       if (r.slice_position !== null) s.sliceLocation = r.slice_position;
+      if (r.number_of_frames > 1) s.numberOfFrames = r.number_of_frames;
       return s;
     });
   }
 
-  /** The decoded first frame of an instance, from the cache when possible. NOT_FOUND when unknown. */
-  getFrame(sopInstanceUid: string): Frame {
-    const cached = this.frames.get(sopInstanceUid);
-    if (cached) return cached;
+  private frameRow(sopInstanceUid: string): { bytes: Buffer; name: string } {
     const row = this.db.prepare('SELECT object_sha256, source_name FROM instances WHERE sop_uid = ?').get(sopInstanceUid) as { object_sha256: string; source_name: string | null } | undefined;
     if (!row) throw new ApiError('NOT_FOUND', `No instance ${sopInstanceUid}`);
-    const bytes = this.objects.get(row.object_sha256);
-    const frame = toContractFrame(decodeDicomFile(bytes, row.source_name ?? sopInstanceUid));
-    this.frames.set(sopInstanceUid, frame);
+    return { bytes: this.objects.get(row.object_sha256), name: row.source_name ?? sopInstanceUid };
+  }
+
+  /**
+   * A decoded frame (default the first) of an instance, from the cache when possible. NOT_FOUND when unknown. A
+   * compressed instance whose codec is not loaded yet throws DECODE_FAILED: use `getFrameAsync`.
+   */
+  getFrame(sopInstanceUid: string, frameIndex = 0): Frame {
+    const key = `${sopInstanceUid}#${frameIndex}`;
+    const cached = this.frames.get(key);
+    if (cached) return cached;
+    const { bytes, name } = this.frameRow(sopInstanceUid);
+    const frame = toContractFrame(decodeDicomFile(bytes, name, frameIndex));
+    this.frames.set(key, frame);
+    return frame;
+  }
+
+  /** Like `getFrame`, loading the codec a compressed instance needs first. */
+  async getFrameAsync(sopInstanceUid: string, frameIndex = 0): Promise<Frame> {
+    const key = `${sopInstanceUid}#${frameIndex}`;
+    const cached = this.frames.get(key);
+    if (cached) return cached;
+    const { bytes, name } = this.frameRow(sopInstanceUid);
+    const frame = toContractFrame(await decodeDicomFileAsync(bytes, name, frameIndex));
+    this.frames.set(key, frame);
     return frame;
   }
 
