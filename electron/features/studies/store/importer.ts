@@ -1,15 +1,13 @@
 /**
  * Import of many files: from paths (files, folders walked recursively, DICOMDIR) or from bytes sent by the UI.
  *
- * Each file is imported on its own (StudyStore.importBytes); a bad file becomes an entry in `errors` naming the
- * file and the reason, and the import carries on. The loop yields to the event loop between files so a host
- * keeps serving requests during a large import, and reports progress.
+ * Each file is imported on its own (StudyStore.importBytesAsync: parsed and checked in the decode worker); a bad file
+ * becomes an entry in `errors` naming the file and the reason, and the import carries on. The loop also yields to
+ * the event loop between files so a host keeps serving requests during a large import, and reports progress.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ImportFileError, ImportResult } from '../../api.js';
-import { prepareCodec } from '../dicom/codecs/index.js';
-import { peekTransferSyntax } from '../dicom/decode.js';
 import { readDicomDir } from '../dicom/dicomdir.js';
 import { DicomError } from '../dicom/errors.js';
 import { MAX_DICOM_FILE_BYTES } from '../dicom/limits.js';
@@ -153,10 +151,7 @@ export async function importSources(
   for (let i = 0; i < sources.length; i++) {
     const src = sources[i];
     try {
-      const bytes = src.read();
-      const ts = peekTransferSyntax(bytes);
-      if (ts) await prepareCodec(ts).catch(() => undefined); // a codec that cannot load shows as DECODE_FAILED
-      const r = store.importBytes(src.name, bytes);
+      const r = await store.importBytesAsync(src.name, src.read());
       if (r.status === 'directory') result.skipped = (result.skipped ?? 0) + 1;
       else {
         if (r.status === 'imported') result.imported++;

@@ -10,12 +10,11 @@
 import { join } from 'node:path';
 import type { Frame, InstanceSummary, SeriesSummary, StudySummary } from '../../api.js';
 import { ApiError } from '../../../common/api-error.js';
-import { decodeDataSet, decodeDicomFile, decodeDicomFileAsync, toContractFrame } from '../dicom/decode.js';
-import { isDicomDir } from '../dicom/dicomdir.js';
+import { decodeDicomFile, decodeDicomFileAsync, toContractFrame } from '../dicom/decode.js';
+import { decodeFrameOffThread, readForImportOffThread } from '../dicom/decode-worker.js';
+import { readForImport, readForImportSync, type ReadForImport } from '../dicom/read.js';
 import { DicomError } from '../dicom/errors.js';
-import { readImageInfo, readInstanceHeader, type InstanceHeader } from '../dicom/header.js';
-import { parseDicomFile, typedDicom } from '../dicom/parse.js';
-import { validateDataSet } from '../dicom/validate.js';
+import type { InstanceHeader } from '../dicom/header.js';
 import { LruCache } from '../../../node/store/lru.js';
 import { ObjectStore, sha256Hex } from './object-store.js';
 import { openDatabase, type Db, type Migration } from '../../../node/store/sqlite.js';
@@ -106,14 +105,21 @@ export function sortInstances<T extends { slice_position: number | null; instanc
 export interface StudyStoreOptions {
   /** Upper bound of the decoded-frame cache in bytes (default 512 MiB). */
   frameCacheBytes?: number;
+  /**
+   * Parse and decode for `importBytesAsync` / `getFrameAsync` in the decode worker (default true), so the caller's
+   * event loop never runs a decoder on untrusted bytes. The synchronous methods always decode in-process.
+   */
+  offThread?: boolean;
 }
 
 export class StudyStore {
   readonly objects: ObjectStore;
   private readonly db: Db;
   private readonly frames: LruCache<string, Frame>;
+  private readonly offThread: boolean;
 
   private constructor(dataDir: string, opts: StudyStoreOptions) {
+    this.offThread = opts.offThread ?? true;
     this.db = openDatabase(join(dataDir, 'studies.sqlite'), MIGRATIONS);
     this.objects = new ObjectStore(join(dataDir, 'objects'));
     this.frames = new LruCache(opts.frameCacheBytes ?? 512 * 1024 * 1024, (f) => f.pixels.byteLength);
@@ -128,16 +134,15 @@ export class StudyStore {
    * file needs its codec loaded (`prepareCodec`; the importer does it).
    */
   importBytes(name: string, bytes: Uint8Array): ImportOneResult {
-    const read = typedDicom(name, () => {
-      const ds = parseDicomFile(bytes, name);
-      validateDataSet(ds, name);
-      if (isDicomDir(ds)) return null;
-      const header = readInstanceHeader(ds, name);
-      const image = readImageInfo(ds, name);
-      // Compressed: decode the first frame now, so a file the codec cannot read is refused at import, not in the viewer.
-      if (ds.elements.x7fe00010?.encapsulatedPixelData) decodeDataSet(ds, name, 0);
-      return { header, image };
-    });
+    return this.storeRead(name, bytes, readForImportSync(bytes, name));
+  }
+
+  /** Like `importBytes`, with parsing, validation and any decoding done in the decode worker (or in-process when off). */
+  async importBytesAsync(name: string, bytes: Uint8Array): Promise<ImportOneResult> {
+    return this.storeRead(name, bytes, this.offThread ? await readForImportOffThread(bytes, name) : await readForImport(bytes, name));
+  }
+
+  private storeRead(name: string, bytes: Uint8Array, read: ReadForImport): ImportOneResult {
     if (read === null) return { status: 'directory' };
     const { header, image } = read;
     const hash = sha256Hex(bytes);
@@ -299,13 +304,13 @@ export class StudyStore {
     return frame;
   }
 
-  /** Like `getFrame`, loading the codec a compressed instance needs first. */
+  /** Like `getFrame`, decoded in the decode worker (or in-process, loading the codec first, when off). */
   async getFrameAsync(sopInstanceUid: string, frameIndex = 0): Promise<Frame> {
     const key = `${sopInstanceUid}#${frameIndex}`;
     const cached = this.frames.get(key);
     if (cached) return cached;
     const { bytes, name } = this.frameRow(sopInstanceUid);
-    const frame = toContractFrame(await decodeDicomFileAsync(bytes, name, frameIndex));
+    const frame = this.offThread ? await decodeFrameOffThread(bytes, name, frameIndex) : toContractFrame(await decodeDicomFileAsync(bytes, name, frameIndex));
     this.frames.set(key, frame);
     return frame;
   }
