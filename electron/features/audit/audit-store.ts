@@ -22,7 +22,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { basename, dirname, join } from 'node:path';
 import type { AuditEvent, AuditOutcome, AuditQuery, AuditVerifyResult } from '../api.js';
 import { openDatabase, type Db, type Migration } from '../../node/store/sqlite.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../../../native-models/src/core/canonical-json.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
