@@ -160,8 +160,11 @@ export function readImageInfo(ds: DataSet, file: string): ImageInfo {
   const ts = ds.string('x00020010') ?? '';
   const encapsulated = pixel.encapsulatedPixelData === true;
   if (encapsulated !== isCompressedSyntax(ts)) {
+    const guessed = (ds.elements.x00020010 as { Value?: unknown } | undefined)?.Value !== undefined;
     throw new DicomError(encapsulated ? 'UNSUPPORTED_TRANSFER_SYNTAX' : 'INVALID_DICOM', file, encapsulated
-      ? `encapsulated (compressed) pixel data in ${transferSyntaxName(ts)}, which has no codec here`
+      ? guessed
+        ? 'compressed pixel data in a file without a meta header: nothing says which codec it needs'
+        : `encapsulated (compressed) pixel data in ${transferSyntaxName(ts)}, which has no codec here`
       : `native pixel data in a compressed transfer syntax (${transferSyntaxName(ts)})`);
   }
   const photometric = (ds.string('x00280004') ?? 'MONOCHROME2').trim();
