@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decodeDicomFile, toContractFrame } from '../../../electron/features/studies/dicom/decode.js';
-import { decodeFrameOffThread, readForImportOffThread } from '../../../electron/features/studies/dicom/decode-worker.js';
+import { decodeFrameOffThread, readForImportOffThread, setDecodeTimeoutForTests } from '../../../electron/features/studies/dicom/decode-worker.js';
 import { DicomError } from '../../../electron/features/studies/dicom/errors.js';
 import { StudyStore } from '../../../electron/features/studies/store/study-store.js';
 import { imageFile } from './dicom-writer.js';
@@ -25,6 +25,18 @@ describe('decode worker', () => {
     await assert.rejects(readForImportOffThread(new Uint8Array(10), 'short.dcm'), (e: unknown) => e instanceof DicomError && e.code === 'NOT_DICOM');
     // The worker is still serving after errors.
     assert.equal((await decodeFrameOffThread(bytes, 'again.dcm')).rows, 3);
+  });
+
+  it('a request that outlives its timeout fails typed, and a fresh worker serves the next one', async () => {
+    const big = deflateBomb({ rows: 4096, columns: 4096, sopUid: '1.2.826.0.1.3680043.10.9.4097' });
+    setDecodeTimeoutForTests(1);
+    try {
+      await assert.rejects(decodeFrameOffThread(big, 'slow.dcm'), (e: unknown) => e instanceof DicomError && e.code === 'DECODE_FAILED' && e.file === 'slow.dcm' && /longer than 1 ms/.test(e.message));
+    } finally {
+      setDecodeTimeoutForTests(undefined);
+    }
+    const small = imageFile({ rows: 2, columns: 2, bitsAllocated: 16, raw: [1, 2, 3, 4] });
+    assert.deepEqual(Array.from((await decodeFrameOffThread(small, 'next.dcm')).pixels), [1, 2, 3, 4]);
   });
 
   it('the event loop keeps turning while a large frame is decoded (the HTTP host stays responsive)', async () => {

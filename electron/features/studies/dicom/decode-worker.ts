@@ -4,7 +4,8 @@
  * frame it decodes for a transport, so a hostile or merely large file costs the worker's time, never the HTTP host's
  * or Electron main's: other requests keep being answered while it works.
  *
- * The worker runs under a V8 heap ceiling (WORKER_HEAP_MB). If it dies (out of memory on a file that got past the
+ * The worker runs under a V8 heap ceiling (WORKER_HEAP_MB; typed-array memory is outside it, and bounded by the
+ * declared-size limits of limits.ts instead). If it dies (out of memory on a file that got past the
  * limits, a crash in a codec) or a request takes longer than REQUEST_TIMEOUT_MS, the request in hand fails with a
  * typed DicomError (TOO_LARGE or DECODE_FAILED, naming the file), the worker is replaced, and the requests queued
  * behind it are sent to the new one.
@@ -19,6 +20,12 @@ import type { ImageInfo, InstanceHeader } from './header.js';
 export const WORKER_HEAP_MB = 768;
 /** Longest a single decode may take before the worker is replaced (a 33 MP JPEG 2000 frame takes a few seconds). */
 export const REQUEST_TIMEOUT_MS = 60_000;
+let timeoutMs = REQUEST_TIMEOUT_MS;
+
+/** Tests: a shorter request timeout (undefined restores REQUEST_TIMEOUT_MS). */
+export function setDecodeTimeoutForTests(ms: number | undefined): void {
+  timeoutMs = ms ?? REQUEST_TIMEOUT_MS;
+}
 
 type Reply =
   | { id: number; ok: true; frame?: Frame; read?: { header: InstanceHeader; image: ImageInfo } | null }
@@ -84,9 +91,9 @@ function pump(): void {
     if (inFlight !== p) return;
     worker = null;
     finish(p);
-    p.reject(new DicomError('DECODE_FAILED', p.message.name, `decoding took longer than ${REQUEST_TIMEOUT_MS} ms`));
+    p.reject(new DicomError('DECODE_FAILED', p.message.name, `decoding took longer than ${timeoutMs} ms`));
     void w.terminate();
-  }, REQUEST_TIMEOUT_MS);
+  }, timeoutMs);
   p.timer.unref?.();
   w.ref(); // keep the process alive while a request is in the worker
   w.postMessage({ id: p.id, ...p.message });
