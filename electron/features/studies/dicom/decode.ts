@@ -10,7 +10,8 @@
 import dicomParser, { type DataSet } from 'dicom-parser';
 import type { Frame } from '../../api.js';
 import { DicomError } from './errors.js';
-import { readImageInfo, readInstanceHeader, type ImageInfo } from './header.js';
+import { frameValues } from './functional-groups.js';
+import { MAX_MODALITY_MAGNITUDE, readImageInfo, readInstanceHeader, type ImageInfo } from './header.js';
 import { decodeCompressedFrame, prepareCodec } from './codecs/index.js';
 import { parseDicomFile, typedDicom } from './parse.js';
 import { validateDataSet } from './validate.js';
@@ -111,9 +112,15 @@ export function decodeDataSet(ds: DataSet, file: string, frameIndex = 0): Decode
   if (!Number.isInteger(frameIndex) || frameIndex < 0 || frameIndex >= info.numberOfFrames) {
     throw new DicomError('NO_PIXEL_DATA', file, `no frame ${frameIndex + 1}: the instance has ${info.numberOfFrames} frame(s)`);
   }
+  // Enhanced multi-frame objects carry rescale, window and geometry per frame (functional groups).
+  const fv = frameValues(ds, frameIndex, file);
+  const slope = fv.rescaleSlope ?? info.rescaleSlope;
+  const intercept = fv.rescaleIntercept ?? info.rescaleIntercept;
+  if (Math.abs(slope) * 2 ** info.bitsStored + Math.abs(intercept) > MAX_MODALITY_MAGNITUDE) {
+    throw new DicomError('INVALID_DICOM', file, `frame ${frameIndex + 1}: Rescale Slope ${slope} / Intercept ${intercept} map ${info.bitsStored}-bit values beyond ±${MAX_MODALITY_MAGNITUDE}`);
+  }
   const stored = readStoredValues(ds, info, frameIndex, file);
   const pixels = new Float32Array(stored.length);
-  const { rescaleSlope: slope, rescaleIntercept: intercept } = info;
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < stored.length; i++) {
@@ -134,13 +141,19 @@ export function decodeDataSet(ds: DataSet, file: string, frameIndex = 0): Decode
     photometricInterpretation: info.photometricInterpretation,
     info,
   };
-  if (info.windowCenter !== undefined && info.windowWidth !== undefined && info.windowWidth > 0) {
+  if (fv.windowCenter !== undefined && fv.windowWidth !== undefined) {
+    frame.windowCenter = fv.windowCenter;
+    frame.windowWidth = fv.windowWidth;
+  } else if (info.windowCenter !== undefined && info.windowWidth !== undefined && info.windowWidth > 0) {
     frame.windowCenter = info.windowCenter;
     frame.windowWidth = info.windowWidth;
   }
-  if (info.pixelSpacing) frame.pixelSpacing = info.pixelSpacing;
-  if (info.sliceThickness !== undefined) frame.sliceThickness = info.sliceThickness;
-  if (header.slicePosition !== undefined) frame.sliceLocation = header.slicePosition;
+  const spacing = fv.pixelSpacing ?? info.pixelSpacing;
+  if (spacing) frame.pixelSpacing = spacing;
+  const thickness = fv.sliceThickness ?? info.sliceThickness;
+  if (thickness !== undefined) frame.sliceThickness = thickness;
+  const position = fv.slicePosition ?? header.slicePosition;
+  if (position !== undefined) frame.sliceLocation = position;
   if (header.instanceNumber !== undefined) frame.instanceNumber = header.instanceNumber;
   return frame;
 }

@@ -138,7 +138,7 @@ function strictDecimal(ds: DataSet, tag: string, name: string, file: string): nu
 }
 
 /** Largest magnitude a decoded value may reach: well inside Float32 (3.4e38), so min/max and windowing stay finite. */
-const MAX_MODALITY_MAGNITUDE = 1e30;
+export const MAX_MODALITY_MAGNITUDE = 1e30;
 
 /** Reads and validates the Image Pixel module. Throws NO_PIXEL_DATA, UNSUPPORTED_PIXEL_FORMAT, TOO_LARGE, INVALID_DICOM or TRUNCATED. */
 export function readImageInfo(ds: DataSet, file: string): ImageInfo {
