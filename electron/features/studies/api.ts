@@ -58,6 +58,10 @@ export interface Frame {
   sliceThickness?: number;
   sliceLocation?: number;
   instanceNumber?: number;
+  /** Image Position (Patient) (0020,0032): the centre of the first pixel, in LPS millimetres. */
+  imagePositionPatient?: [number, number, number];
+  /** Image Orientation (Patient) (0020,0037): row direction then column direction (unit vectors, LPS). */
+  imageOrientationPatient?: [number, number, number, number, number, number];
 }
 
 export interface ImportFileError {

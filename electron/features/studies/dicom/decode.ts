@@ -113,6 +113,8 @@ export function decodeDataSet(ds: DataSet, file: string): DecodedFrame {
   if (info.sliceThickness !== undefined) frame.sliceThickness = info.sliceThickness;
   if (header.slicePosition !== undefined) frame.sliceLocation = header.slicePosition;
   if (header.instanceNumber !== undefined) frame.instanceNumber = header.instanceNumber;
+  if (header.imagePositionPatient) frame.imagePositionPatient = header.imagePositionPatient;
+  if (header.imageOrientationPatient) frame.imageOrientationPatient = header.imageOrientationPatient;
   return frame;
 }
 
