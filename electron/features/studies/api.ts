@@ -3,7 +3,8 @@
  * Runs anywhere; imports only electron/common.
  */
 import { defineFeatureApi, event, method, returns } from '../../common/feature-api.js';
-import { arrayOf, bytes, object, optional, string, UID } from '../../common/validate.js';
+import { ApiError } from '../../common/api-error.js';
+import { arrayOf, bytes, object, optional, string, UID, type Check } from '../../common/validate.js';
 
 
 export interface StudySummary {
@@ -91,6 +92,51 @@ export interface ImportResult {
   skipped?: number;
 }
 
+/** The measurement and annotation tools whose drawings are stored (Cornerstone3D tool names). */
+export const ANNOTATION_TOOLS = ['Length', 'Angle', 'EllipticalROI', 'RectangleROI', 'Probe', 'ArrowAnnotate'] as const;
+export type AnnotationTool = (typeof ANNOTATION_TOOLS)[number];
+
+/**
+ * One measurement or annotation drawn on an instance, as stored: its tool, its points in patient coordinates (mm,
+ * the frame's own Image Position/Orientation, so it is redrawn exactly where it was drawn), an arrow's text, and
+ * the reading shown when it was saved (for the record; the viewer recomputes readings from the pixels).
+ */
+export interface StoredAnnotation {
+  uid: string;
+  tool: AnnotationTool;
+  points: Array<[number, number, number]>;
+  text?: string;
+  summary?: string;
+}
+
+/** What is stored for one instance, with who saved it last and when. */
+export interface InstanceAnnotations {
+  sopInstanceUid: string;
+  annotations: StoredAnnotation[];
+  updatedUtc: string;
+  updatedBy: string;
+}
+
+const finite: Check<number> = (v, path) => {
+  if (typeof v === 'number' && Number.isFinite(v) && Math.abs(v) < 1e7) return v;
+  throw new ApiError('BAD_REQUEST', `${path}: expected a finite number`);
+};
+const point: Check<[number, number, number]> = (v, path) => {
+  const a = arrayOf(finite, { min: 3, max: 3 })(v, path);
+  return [a[0], a[1], a[2]];
+};
+const annotationTool: Check<AnnotationTool> = (v, path) => {
+  if (typeof v === 'string' && (ANNOTATION_TOOLS as readonly string[]).includes(v)) return v as AnnotationTool;
+  throw new ApiError('BAD_REQUEST', `${path}: expected one of ${ANNOTATION_TOOLS.join(', ')}`);
+};
+const storedAnnotation = object({
+  uid: string({ min: 1, max: 64 }),
+  tool: annotationTool,
+  points: arrayOf(point, { min: 1, max: 16 }),
+  text: optional(string({ max: 500 })),
+  summary: optional(string({ max: 200 })),
+});
+
 export const studiesApi = defineFeatureApi({
   methods: {
     'studies.list': method(object({ query: optional(string({ max: 200 })) }), returns<StudySummary[]>()),
@@ -98,6 +144,16 @@ export const studiesApi = defineFeatureApi({
     /** Opening a series is audited (study access). Instances come sorted along the stack. */
     'series.open': method(object({ seriesInstanceUid: UID }), returns<{ series: SeriesSummary; instances: InstanceSummary[] }>()),
     'instances.frame': method(object({ sopInstanceUid: UID }), returns<Frame>()),
+    /** The stored measurements and annotations of a series' instances (instances without any are left out). */
+    'annotations.list': method(object({ seriesInstanceUid: UID }), returns<InstanceAnnotations[]>()),
+    /**
+     * Replace the measurements and annotations of one instance (an empty list removes them). Audited as DICOM
+     * Instances Accessed with action Update, naming the study, patient, instance and tools.
+     */
+    'annotations.save': method(
+      object({ sopInstanceUid: UID, annotations: arrayOf(storedAnnotation, { max: 200 }) }),
+      returns<{ saved: number; updatedUtc: string }>(),
+    ),
     /** Import file bytes sent by the UI (browser upload or Electron drop). */
     'import.files': method(
       object({ files: arrayOf(object({ name: string({ min: 1, max: 1024 }), bytes: bytes({ max: 2 * 1024 ** 3 }) }), { max: 100_000 }) }),
