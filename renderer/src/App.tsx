@@ -15,17 +15,16 @@ import { StudyList } from './studies/StudyList.js';
 import { errorMessage } from './util.js';
 import { FrameCache, FrameLoader } from './viewer/frame-cache.js';
 import { hotkeyHelp, installHotkeys } from './viewer/hotkeys.js';
+import { Measurements } from './viewer/Measurements.js';
 import { Toolbar } from './viewer/Toolbar.js';
 import { Viewport } from './viewer/Viewport.js';
-import type { ViewportController, ViewportUiState } from './viewer/viewport-controller.js';
+import { INITIAL_UI, type ViewportController, type ViewportUiState } from './viewer/viewport-controller.js';
 
 /** Decoded frames kept in memory (Float32 pixels): 256 MiB ≈ 1000 slices of 256×256. */
 const FRAME_CACHE_BYTES = 256 * 1024 * 1024;
 const PREFETCH_CONCURRENCY = 4;
 
 type View = 'viewer' | 'audit';
-
-const INITIAL_UI: ViewportUiState = { tool: 'wl', invert: false, presetId: 'auto', cinePlaying: false, cineFps: 12, hasSeries: false, aiView: 'original', errorMap: false };
 
 export function App({ client }: { client: ApiClient }) {
   const [view, setView] = useState<View>('viewer');
@@ -124,6 +123,7 @@ export function App({ client }: { client: ApiClient }) {
             loading={studiesLoading}
             error={studiesError}
           />
+          <Measurements client={client} viewport={viewport} />
         </aside>
         <div className="center">
           {selectedStudy && (

@@ -1,6 +1,6 @@
-/** The viewer toolbar: W/L presets, tools, invert, zoom, reset and cine. Buttons call the controller directly. */
+/** The viewer toolbar: W/L presets (by modality), mouse and measurement tools, invert, zoom, reset and cine. Buttons call the controller directly. */
 import type { ViewportController, ViewportUiState } from './viewport-controller.js';
-import { VOI_PRESETS, type PresetId } from './voi.js';
+import type { PresetId } from './voi.js';
 
 export interface ToolbarProps {
   viewport: ViewportController | null;
@@ -23,7 +23,7 @@ export function Toolbar({ viewport: v, ui }: ToolbarProps) {
           }}
         >
           {ui.presetId === 'custom' && <option value="custom">Custom</option>}
-          {VOI_PRESETS.map((p, i) => (
+          {ui.presets.map((p, i) => (
             <option key={p.id} value={p.id}>{`${i + 1} · ${p.label}`}</option>
           ))}
         </select>
@@ -32,6 +32,15 @@ export function Toolbar({ viewport: v, ui }: ToolbarProps) {
         <ToolButton v={v} ui={ui} tool="wl" label="W/L" hotkey="W" disabled={disabled} />
         <ToolButton v={v} ui={ui} tool="pan" label="Pan" hotkey="P" disabled={disabled} />
         <ToolButton v={v} ui={ui} tool="zoom" label="Zoom" hotkey="Z" disabled={disabled} />
+      </div>
+      <div className="tb-group" role="group" aria-label="Measurement tools">
+        <ToolButton v={v} ui={ui} tool="length" label="Length" hotkey="L" disabled={disabled} />
+        <ToolButton v={v} ui={ui} tool="angle" label="Angle" hotkey="A" disabled={disabled} />
+        <ToolButton v={v} ui={ui} tool="ellipse" label="Ellipse" hotkey="O" disabled={disabled} />
+        <ToolButton v={v} ui={ui} tool="rectangle" label="Rect" hotkey="R" disabled={disabled} />
+        <ToolButton v={v} ui={ui} tool="probe" label="Probe" hotkey="B" disabled={disabled} />
+        <ToolButton v={v} ui={ui} tool="arrow" label="Arrow" hotkey="T" disabled={disabled} />
+        <ToolButton v={v} ui={ui} tool="eraser" label="Eraser" hotkey="X" disabled={disabled} />
       </div>
       <div className="tb-group">
         <button type="button" data-testid="btn-invert" aria-pressed={ui.invert} className={ui.invert ? 'active' : ''} disabled={disabled} title="Invert (I)" onClick={() => v?.toggleInvert()}>Invert</button>

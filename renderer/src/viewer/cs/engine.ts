@@ -9,6 +9,12 @@ import {
 export const ENGINE_ID = 'mfp-engine';
 export const TOOL_GROUP_ID = 'mfp-viewer';
 
+/**
+ * The viewport ids of the layout's cells (at most 2×2). Fixed, because the CSP admits Cornerstone's measurement
+ * label style by hash and that style names the viewport (electron/common/ui-policy.ts).
+ */
+export const VIEWPORT_IDS = ['mfp-vp-0', 'mfp-vp-1', 'mfp-vp-2', 'mfp-vp-3'] as const;
+
 /** Mouse tools of the viewer, by our short names. */
 export const TOOL_NAMES = {
   wl: WindowLevelTool.toolName,

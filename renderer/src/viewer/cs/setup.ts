@@ -44,11 +44,39 @@ export interface FrameSource {
 let source: FrameSource | null = null;
 let ready = false;
 
+/**
+ * The WebGL renderer when it is a software rasteriser (SwiftShader, llvmpipe …), else null. Cornerstone's GPU path on a
+ * software rasteriser is several times slower than its CPU path (docs/BENCHMARKS.md), so we draw on the CPU there.
+ */
+export function softwareWebGl(): string | null {
+  try {
+    const canvas = document.createElement('canvas');
+    const gl = (canvas.getContext('webgl2') ?? canvas.getContext('webgl')) as WebGLRenderingContext | null;
+    if (!gl) return null;
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    const renderer = String(info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+    return /swiftshader|llvmpipe|softpipe|software|microsoft basic render/i.test(renderer) ? renderer : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Why Cornerstone draws on the CPU here ('' when it uses the GPU). */
+export let cpuReason = '';
+
 /** Initialise Cornerstone3D once; later calls only swap the frame source. */
 export function ensureCornerstone(frames: FrameSource): void {
   source = frames;
   if (ready) return;
-  if (!isCornerstoneInitialized()) coreInit();
+  if (!isCornerstoneInitialized()) {
+    // `?render=cpu|gpu` in the address overrides the choice (for comparisons; docs/BENCHMARKS.md).
+    const forced = new URLSearchParams(window.location.search).get('render');
+    const software = forced === 'gpu' ? null : softwareWebGl();
+    const useCpu = forced === 'cpu' || software !== null;
+    coreInit(useCpu ? { rendering: { useCPURendering: true }, debug: {} } : undefined);
+    cpuReason = forced === 'cpu' ? 'requested' : software ? `software WebGL (${software})` : getShouldUseCPURendering() ? 'no WebGL' : '';
+  }
   toolsInit();
   imageLoader.registerImageLoader('mfp', loadImage as unknown as Types.ImageLoaderFn);
   metaData.addProvider((type: string, imageId: string) => viewerMetadata.get(type, imageId), 10_000);
