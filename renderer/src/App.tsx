@@ -17,7 +17,7 @@ import { FrameCache, FrameLoader } from './viewer/frame-cache.js';
 import { hotkeyHelp, installHotkeys } from './viewer/hotkeys.js';
 import { Measurements } from './viewer/Measurements.js';
 import { Toolbar } from './viewer/Toolbar.js';
-import { Viewport } from './viewer/Viewport.js';
+import { ViewerGrid, type Layout } from './viewer/ViewerGrid.js';
 import { INITIAL_UI, type ViewportController, type ViewportUiState } from './viewer/viewport-controller.js';
 
 /** Decoded frames kept in memory (Float32 pixels): 256 MiB ≈ 1000 slices of 256×256. */
@@ -38,6 +38,8 @@ export function App({ client }: { client: ApiClient }) {
   const [activeSeriesUid, setActiveSeriesUid] = useState<string | null>(null);
   const [ui, setUi] = useState<ViewportUiState>(INITIAL_UI);
   const [viewport, setViewport] = useState<ViewportController | null>(null);
+  const [layout, setLayout] = useState<Layout>('1x1');
+  const [sync, setSync] = useState(true);
   const viewportRef = useRef<ViewportController | null>(null);
 
   const seriesUids = useMemo(() => series.map((s) => s.seriesInstanceUid), [series]);
@@ -105,7 +107,7 @@ export function App({ client }: { client: ApiClient }) {
           <button type="button" data-testid="nav-viewer" className={view === 'viewer' ? 'tab active' : 'tab'} onClick={() => setView('viewer')}>Viewer</button>
           <button type="button" data-testid="nav-audit" className={view === 'audit' ? 'tab active' : 'tab'} onClick={() => setView('audit')}>Audit</button>
         </nav>
-        {view === 'viewer' && <Toolbar viewport={viewport} ui={ui} />}
+        {view === 'viewer' && <Toolbar viewport={viewport} ui={ui} layout={layout} onLayout={setLayout} sync={sync} onSync={setSync} />}
         <span className="spacer" />
         <span className="who" title={info ? `data: ${info.dataDir}` : ''}>
           {info ? `${info.user.id} (${info.user.role}) · ${info.workstation} · ${info.host} · v${info.version}` : ''}
@@ -130,7 +132,7 @@ export function App({ client }: { client: ApiClient }) {
             <SeriesStrip series={series} loader={loader} activeUid={activeSeriesUid} results={scan.results} onOpen={(s, t) => openSeries(s, t, selectedStudy)} />
           )}
           <div className="viewport-wrap">
-            <Viewport client={client} loader={loader} onReady={onViewportReady} onUiState={setUi} />
+            <ViewerGrid client={client} loader={loader} layout={layout} onActive={onViewportReady} onUiState={setUi} series={series} study={selectedStudy} sync={sync} />
             {!ui.hasSeries && <div className="viewport-empty">{ui.error ?? 'Select a study to view its images.'}</div>}
             {ui.hasSeries && <ViewportLegend viewport={viewport} ui={ui} results={scan.results} />}
             {ui.hasSeries && <SliceMarks viewport={viewport} results={scan.results} />}

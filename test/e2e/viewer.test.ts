@@ -206,6 +206,55 @@ describe('viewer end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
     await page.close();
   });
 
+  test('2×2 layout: a series dragged into a viewport; scroll and W/L follow across the study', async () => {
+    const { page, errors } = await openDemo();
+    await page.getByTestId('layout-2x2').click();
+    const cell = (i: number) => page.getByTestId(i === 0 ? 'viewport' : `viewport-${i}`);
+    const sliceOf = async (i: number) => (await cell(i).getByTestId('overlay-slice').textContent()) ?? '';
+    // New cells show the study's next series: COR, SAG, then AX again.
+    for (const i of [1, 2, 3]) await page.waitForSelector(`[data-testid=viewport-${i}][data-current-drawn=true]`);
+    assert.match((await cell(1).getByTestId('overlay-series').textContent()) ?? '', /COR/);
+    assert.match((await cell(2).getByTestId('overlay-series').textContent()) ?? '', /SAG/);
+    assert.match((await cell(3).getByTestId('overlay-series').textContent()) ?? '', /AX/);
+
+    // Drag the axial series from the strip onto the top-right viewport.
+    await page.getByTestId('series-thumb').filter({ hasText: '24 im' }).dragTo(cell(1));
+    await cell(1).getByTestId('overlay-series').filter({ hasText: /AX/ }).waitFor();
+    await page.waitForSelector('[data-testid=viewport-1][data-current-drawn=true]');
+    assert.equal(await cell(1).getAttribute('data-active'), 'true', 'the drop target becomes the active viewport');
+
+    // Scroll the top-left viewport: both other axial viewports follow it; the sagittal one does not move.
+    await cell(0).getByTestId('viewport-canvas').click();
+    assert.equal(await cell(0).getAttribute('data-active'), 'true');
+    const sagBefore = await sliceOf(2);
+    for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowDown');
+    for (const i of [0, 1, 3]) await cell(i).getByTestId('overlay-slice').filter({ hasText: /^Im: 6\/24$/ }).waitFor();
+    assert.equal(await sliceOf(2), sagBefore, 'a sagittal series does not follow an axial scroll');
+    // The wheel on the top-left viewport: the same.
+    const box = (await cell(0).getByTestId('viewport-canvas').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, 100);
+    for (const i of [0, 1, 3]) await cell(i).getByTestId('overlay-slice').filter({ hasText: /^Im: 7\/24$/ }).waitFor();
+
+    // W/L drag on the top-left viewport: the axial ones take its window (same modality).
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 - 60, box.y + box.height / 2 + 40, { steps: 6 });
+    await page.mouse.up();
+    const wl0 = (await cell(0).getByTestId('overlay-wl').textContent()) ?? '';
+    assert.match(wl0, /^W: [-\d.]+ L: [-\d.]+$/);
+    await cell(1).getByTestId('overlay-wl').filter({ hasText: wl0 }).waitFor();
+    await cell(3).getByTestId('overlay-wl').filter({ hasText: wl0 }).waitFor();
+    await nextFrame(page);
+    await screenshot(page, 'e2e-6-layout-2x2-synced');
+
+    // Back to one viewport.
+    await page.getByTestId('layout-1x1').click();
+    await page.getByTestId('viewport-1').waitFor({ state: 'detached' });
+    await waitCurrentDrawn(page);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('import: a DICOM file adds its study; a non-DICOM file is rejected with a typed reason', async () => {
     const page = await session.context.newPage();
     const errors = watchPageErrors(page);

@@ -71,6 +71,7 @@ export function Viewport({ client, loader, onReady, onUiState, active = true, on
     <div
       className={active ? 'viewport active' : 'viewport'} ref={rootRef} data-testid={testId} data-active={String(active)}
       onPointerDownCapture={onActivate}
+      onWheelCapture={onActivate}
       onDragOver={(e) => { if (onDropSeries && e.dataTransfer.types.includes(SERIES_DRAG_TYPE)) e.preventDefault(); }}
       onDrop={(e) => {
         const uid = e.dataTransfer.getData(SERIES_DRAG_TYPE);

@@ -362,6 +362,11 @@ export class ViewportController {
     for (const fn of this.sliceListeners) fn(s);
   }
 
+  /** The SOP Instance UID of the image on screen (may lag the target slice while it loads). */
+  get displayedSopInstanceUid(): string | undefined {
+    return this.displayedUid();
+  }
+
   private displayedUid(): string | undefined {
     if (!this.open) return undefined;
     const image = this.safeImage();
