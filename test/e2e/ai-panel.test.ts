@@ -107,6 +107,8 @@ describe('AI panel end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
     assert.ok(heat.coloured > plain.coloured + 500, `coloured pixels ${plain.coloured} → ${heat.coloured}`);
     await page.getByTestId('legend-errormap').waitFor();
     assert.match((await page.getByTestId('legend-errormap').textContent()) ?? '', /MAE error\s*0\s*≥[\d.e-]+/);
+    // One colour scale for every slice, from the calibration (not from this slice's own values).
+    assert.equal(await page.getByTestId('legend-errormap-scale').getAttribute('data-calibrated'), 'true');
     await screenshot(page, 'e2e-ai-2-errormap');
     await page.getByTestId('ai-toggle-errormap').click();
     await page.waitForSelector('[data-testid=viewport][data-ai-error-map=false]');
