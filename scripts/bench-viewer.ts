@@ -8,7 +8,7 @@
  *  - scroll: ArrowDown through the stack, RUNS times; per step the time from the key event to the frame that
  *    shows the new slice (requestAnimationFrame after the viewport reports the slice drawn); p50 / p95 / max.
  *
- * Usage: node --import tsx scripts/bench-viewer.ts [runs=3] [--gpu]   (renderer must be built: npm run build:renderer)
+ * Usage: node --import tsx scripts/bench-viewer.ts [runs=3] [--render=cpu|gpu]   (renderer must be built: npm run build:renderer)
  * By default Chromium runs with --disable-gpu as the e2e tests do (Cornerstone then draws with WebGL on SwiftShader
  * if available, else on the CPU; the page says which: data-render-path).
  */
@@ -16,6 +16,8 @@ import { launchChromium } from '../test/e2e/support/chromium.js';
 import { startServer } from '../test/e2e/support/server.js';
 
 const runs = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 3);
+/** `--render=cpu|gpu`: the viewer's ?render= override (Cornerstone's CPU or WebGL path); default: the viewer's choice. */
+const render = process.argv.find((a) => a.startsWith('--render='))?.slice('--render='.length);
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -35,7 +37,7 @@ async function main(): Promise<void> {
       // run 1, so runs 2.. measure the page side; run 1 is the truly cold start.)
       const context = await browser.newContext({ viewport: { width: 1400, height: 850 } });
       const page = await context.newPage();
-      await page.goto(server.url);
+      await page.goto(render ? `${server.url}&render=${render}` : server.url);
       const row = page.getByTestId('study-row').filter({ hasText: 'DEMO-COLIN27' });
       await row.waitFor();
       await row.click();
