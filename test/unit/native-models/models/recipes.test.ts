@@ -15,7 +15,7 @@ import { Purifier, ddimSample } from '../../../../native-models/src/inference/pi
 import { ddimTimesteps } from '../../../../native-models/src/inference/pipeline/tstar.js';
 import { linearSchedule } from '../../../../native-models/src/inference/nets/diffusion-schedule.js';
 import * as unetNet from '../../../../native-models/src/inference/nets/unet.js';
-import { Rng as NetsRng } from '../../../../native-models/src/core/rng-mulberry.js';
+import { Rng as NetsRng } from '../../../../native-models/src/core/rng.js';
 import { gridPng } from '../../../../native-models/src/lab/recipes/png.js';
 import { betaSample, selectionScore, runClassifierRecipe } from '../../../../native-models/src/lab/recipes/classifier.js';
 import { renderModelCard, writeArtifact, DATA_LICENCE_NOTE } from '../../../../native-models/src/lab/recipes/card.js';
@@ -209,6 +209,8 @@ test('writeArtifact writes weights, card and manifest entry that loadModel accep
     assert.ok(card.includes('medfedpure train classifier --data /data'));
     assert.ok(card.includes('group-test is evaluated once'));
     assert.ok(card.includes('1 min 15 s'));
+    // Current figures first, the training log last.
+    assert.deepEqual([...card.matchAll(/^## (.+)$/gm)].map((m) => m[1]), ['Metrics', 'Previews', 'Data', 'Split', 'Recipe', 'Limitations', 'Training']);
     assert.ok(existsSync(join(out, 'classifier.preview.png')));
     assert.equal(w.entry.training?.runDir, '.cache/runs/classifier-abc');
     assert.equal((w.entry.metrics as Record<string, unknown>).valCurve, undefined);
