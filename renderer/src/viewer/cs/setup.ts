@@ -12,6 +12,7 @@ import {
   cache,
   getShouldUseCPURendering,
   imageLoader,
+  imageLoadPoolManager,
   init as coreInit,
   isCornerstoneInitialized,
   metaData,
@@ -79,6 +80,9 @@ export function ensureCornerstone(frames: FrameSource): void {
   }
   toolsInit();
   imageLoader.registerImageLoader('mfp', loadImage as unknown as Types.ImageLoaderFn);
+  // Our FrameLoader already orders and limits requests (the slice on screen first, then outward); Cornerstone's
+  // pool would add a 5 ms timer to every slice change on top, so it starts requests at once.
+  (imageLoadPoolManager as unknown as { grabDelay?: number }).grabDelay = undefined;
   metaData.addProvider((type: string, imageId: string) => viewerMetadata.get(type, imageId), 10_000);
   for (const tool of [WindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool, AngleTool, EllipticalROITool, RectangleROITool, ProbeTool, ArrowAnnotateTool, EraserTool]) {
     addTool(tool);
