@@ -88,6 +88,21 @@ async function waitMeasurement(page: Page, tool: string, n = 1): Promise<void> {
   );
 }
 
+/**
+ * The reading of `tool` once it has settled: Cornerstone recomputes statistics on a 100 ms throttle while handles
+ * move, so right after the mouse is released the list may still show the reading of the last-but-one position.
+ * Waits until `ok(value)` holds (up to 10 s) and returns the last reading either way, for the assertion to report.
+ */
+async function settled(page: Page, tool: string, ok: (v: number) => boolean): Promise<{ tool: string; value: number; text: string }> {
+  let last: { tool: string; value: number; text: string } | undefined;
+  for (let i = 0; i < 50; i++) {
+    last = (await measurements(page)).find((m) => m.tool === tool);
+    if (last && ok(last.value)) return last;
+    await page.waitForTimeout(200);
+  }
+  return last!;
+}
+
 describe('measurements on the CT phantom', { skip: CHROMIUM_SKIP_REASON }, () => {
   const session = useE2eSession();
 
@@ -128,7 +143,7 @@ describe('measurements on the CT phantom', { skip: CHROMIUM_SKIP_REASON }, () =>
     await page.mouse.move(bx, by, { steps: 10 });
     await page.mouse.up();
     await waitMeasurement(page, 'Length');
-    const length = (await measurements(page)).find((m) => m.tool === 'Length')!;
+    const length = await settled(page, 'Length', (v) => Math.abs(v - PIN_DISTANCE_MM) / PIN_DISTANCE_MM < 0.01);
     console.log(`# length across the pins: ${length.value.toFixed(2)} mm (truth ${PIN_DISTANCE_MM} mm)`);
     assert.ok(Math.abs(length.value - PIN_DISTANCE_MM) / PIN_DISTANCE_MM < 0.01, `length ${length.value} mm within 1 % of ${PIN_DISTANCE_MM} mm`);
     assert.match(length.text, /mm/);
@@ -141,7 +156,7 @@ describe('measurements on the CT phantom', { skip: CHROMIUM_SKIP_REASON }, () =>
     await page.mouse.move(cx + r, cy + r, { steps: 10 });
     await page.mouse.up();
     await waitMeasurement(page, 'EllipticalROI');
-    const ellipse = (await measurements(page)).find((m) => m.tool === 'EllipticalROI')!;
+    const ellipse = await settled(page, 'EllipticalROI', (v) => Math.abs(v - DISC_HU) < 0.05);
     console.log(`# ellipse ROI: ${ellipse.text}`);
     assert.ok(Math.abs(ellipse.value - DISC_HU) < 0.05, `ellipse mean ${ellipse.value} HU = ${DISC_HU} HU`);
     assert.match(ellipse.text, /HU/);
@@ -155,14 +170,14 @@ describe('measurements on the CT phantom', { skip: CHROMIUM_SKIP_REASON }, () =>
     await page.mouse.move(cx + 10 * cssPerMm, ry + 6 * cssPerMm, { steps: 10 });
     await page.mouse.up();
     await waitMeasurement(page, 'RectangleROI');
-    const rect = (await measurements(page)).find((m) => m.tool === 'RectangleROI')!;
+    const rect = await settled(page, 'RectangleROI', (v) => Math.abs(v - RECT_HU) < 0.05);
     assert.ok(Math.abs(rect.value - RECT_HU) < 0.05, `rectangle mean ${rect.value} HU = ${RECT_HU} HU`);
 
     // Probe on the disc: +100 HU.
     await page.getByTestId('tool-probe').click();
     await page.mouse.click(cx + 5 * cssPerMm, cy + 5 * cssPerMm);
     await waitMeasurement(page, 'Probe');
-    const probe = (await measurements(page)).find((m) => m.tool === 'Probe')!;
+    const probe = await settled(page, 'Probe', (v) => v === DISC_HU);
     assert.equal(probe.value, DISC_HU);
 
     // A right angle: up, corner, right.
@@ -181,7 +196,7 @@ describe('measurements on the CT phantom', { skip: CHROMIUM_SKIP_REASON }, () =>
     await click(ox + 20 * cssPerMm, oy);
     await page.waitForTimeout(450);
     await waitMeasurement(page, 'Angle');
-    const angle = (await measurements(page)).find((m) => m.tool === 'Angle')!;
+    const angle = await settled(page, 'Angle', (v) => Math.abs(v - 90) < 1);
     assert.ok(Math.abs(angle.value - 90) < 1, `angle ${angle.value}° ≈ 90°`);
 
     // Arrow with a text label (asked for in the app, not with prompt()).
