@@ -9,7 +9,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { decodeDicomFile } from '../studies/dicom/decode.js';
+import { decodeDicomFileAsync } from '../studies/dicom/decode.js';
 import { defaultDataDir } from '../../node/services/paths.js';
 import { createServices } from '../node.js';
 import { engineFromRpc, type ScanEngine } from './service.js';
@@ -74,7 +74,7 @@ export async function scanCommand(argv: readonly string[]): Promise<number> {
       try {
         const t0 = performance.now();
         const bytes = readFileSync(file);
-        const image = sniffFormat(bytes) ? preprocessImageBytes(bytes, size, file) : preprocessFrame(decodeDicomFile(bytes, file), size);
+        const image = sniffFormat(bytes) ? preprocessImageBytes(bytes, size, file) : preprocessFrame(await decodeDicomFileAsync(bytes, file), size);
         const r = await core.scan({ image, options });
         print({ file, label: r.label, pTumour: r.probabilities[1], flagged: r.flagged, score: r.score, threshold: r.threshold, tStar: r.tStar, ms: performance.now() - t0 });
       } catch (e) {

@@ -4,7 +4,7 @@
  */
 import { defineFeatureApi, event, method, returns } from '../../common/feature-api.js';
 import { ApiError } from '../../common/api-error.js';
-import { arrayOf, bytes, object, optional, string, UID, type Check } from '../../common/validate.js';
+import { arrayOf, bytes, integer, object, optional, string, UID, type Check } from '../../common/validate.js';
 
 
 export interface StudySummary {
@@ -40,6 +40,8 @@ export interface InstanceSummary {
   sliceLocation?: number;
   rows: number;
   columns: number;
+  /** Multi-frame instances only: how many frames `instances.frame` can return (its `frame` is 0-based). */
+  numberOfFrames?: number;
 }
 
 /** A decoded frame in modality units (rescale slope/intercept applied), ready for window/level. */
@@ -78,6 +80,12 @@ export interface ImportFileError {
     | 'UNSUPPORTED_PIXEL_FORMAT'
     /** A different object with the same SOP Instance UID is already stored; the stored one was kept. */
     | 'SOP_UID_CONFLICT'
+    /** The file declares (or inflates to) more than the decoder's limits allow; the message names the numbers. */
+    | 'TOO_LARGE'
+    /** The file breaks a rule the workstation enforces (UI syntax and length, VR, element length, finite rescale). */
+    | 'INVALID_DICOM'
+    /** A compressed frame the codec could not decode (corrupt codestream); the message names the frame and codec. */
+    | 'DECODE_FAILED'
     | 'IO_ERROR';
   message: string;
 }
@@ -136,6 +144,8 @@ const storedAnnotation = object({
   text: optional(string({ max: 500 })),
   summary: optional(string({ max: 200 })),
 });
+/** Largest `import.files` request: 256 MiB bounds the browser host's memory per upload (the body is held once). */
+export const IMPORT_FILES_MAX_BODY_BYTES = 256 * 1024 * 1024;
 
 export const studiesApi = defineFeatureApi({
   methods: {
@@ -143,7 +153,6 @@ export const studiesApi = defineFeatureApi({
     'studies.series': method(object({ studyInstanceUid: UID }), returns<SeriesSummary[]>()),
     /** Opening a series is audited (study access). Instances come sorted along the stack. */
     'series.open': method(object({ seriesInstanceUid: UID }), returns<{ series: SeriesSummary; instances: InstanceSummary[] }>()),
-    'instances.frame': method(object({ sopInstanceUid: UID }), returns<Frame>()),
     /** The stored measurements and annotations of a series' instances (instances without any are left out). */
     'annotations.list': method(object({ seriesInstanceUid: UID }), returns<InstanceAnnotations[]>()),
     /**
@@ -154,10 +163,17 @@ export const studiesApi = defineFeatureApi({
       object({ sopInstanceUid: UID, annotations: arrayOf(storedAnnotation, { max: 200 }) }),
       returns<{ saved: number; updatedUtc: string }>(),
     ),
-    /** Import file bytes sent by the UI (browser upload or Electron drop). */
+    /** One frame of an instance (default the first; multi-frame instances: `frame` 0 … numberOfFrames − 1). */
+    'instances.frame': method(object({ sopInstanceUid: UID, frame: optional(integer({ min: 0, max: 65535 })) }), returns<Frame>()),
+    /**
+     * Import file bytes sent by the UI (browser upload or Electron drop). One request carries at most
+     * IMPORT_FILES_MAX_BODY_BYTES (the UI sends batches of 32 MiB; a larger single file is imported from disk with
+     * `medfedpure import`).
+     */
     'import.files': method(
-      object({ files: arrayOf(object({ name: string({ min: 1, max: 1024 }), bytes: bytes({ max: 2 * 1024 ** 3 }) }), { max: 100_000 }) }),
+      object({ files: arrayOf(object({ name: string({ min: 1, max: 1024 }), bytes: bytes({ max: IMPORT_FILES_MAX_BODY_BYTES }) }), { max: 100_000 }) }),
       returns<ImportResult>(),
+      { maxBodyBytes: IMPORT_FILES_MAX_BODY_BYTES },
     ),
   },
   events: {
