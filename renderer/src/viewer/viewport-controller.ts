@@ -40,6 +40,8 @@ export interface ViewportUiState {
   /** AI overlays (drawn only on slices that have a scan result): the view and the error-map heat overlay. */
   aiView: AiView;
   errorMap: boolean;
+  /** Opacity of the AI layers over the image, 0..1. */
+  overlayOpacity: number;
 }
 
 /** The slice on screen, for the components that follow it (AI panel, slice marks). */
@@ -78,7 +80,7 @@ const ZOOM_STEP = 1.25;
 
 export const INITIAL_UI: ViewportUiState = {
   tool: 'wl', invert: false, presetId: 'auto', presets: presetsFor(undefined), cinePlaying: false, cineFps: 12, hasSeries: false,
-  aiView: 'original', errorMap: false,
+  aiView: 'original', errorMap: false, overlayOpacity: 1,
 };
 
 export class ViewportController {
@@ -93,6 +95,7 @@ export class ViewportController {
   private error: string | undefined;
   private aiView: AiView = 'original';
   private errorMapOn = false;
+  private overlayOpacity = 1;
   private scanResults: ReadonlyMap<string, ScanResult> = new Map();
   private readonly sliceListeners = new Set<(s: SliceState) => void>();
   private readonly voiListeners = new Set<(v: Voi) => void>();
@@ -405,6 +408,13 @@ export class ViewportController {
     this.redraw();
   }
 
+  /** Opacity of the AI layers (0..1). */
+  setOverlayOpacity(opacity: number): void {
+    this.overlayOpacity = Math.min(1, Math.max(0, Number.isFinite(opacity) ? opacity : 1));
+    this.emitUi();
+    this.redraw();
+  }
+
   cycleAiView(): void {
     this.setAiView(AI_VIEWS[(AI_VIEWS.indexOf(this.aiView) + 1) % AI_VIEWS.length]);
   }
@@ -655,6 +665,7 @@ export class ViewportController {
       const ux = toCanvas(1, 0);
       const vy = toCanvas(0, 1);
       ctx.save();
+      ctx.globalAlpha = this.overlayOpacity;
       ctx.setTransform(ux[0] - o[0], ux[1] - o[1], vy[0] - o[0], vy[1] - o[1], o[0], o[1]);
       if (this.aiView !== 'original' && hasView(result, this.aiView)) {
         const img = this.aiView === 'purified' ? layers.purified : layers.difference;
@@ -765,6 +776,7 @@ export class ViewportController {
       error: this.error,
       aiView: this.aiView,
       errorMap: this.errorMapOn,
+      overlayOpacity: this.overlayOpacity,
     });
   }
 }
