@@ -17,17 +17,16 @@ import { StudyList } from './studies/StudyList.js';
 import { errorMessage } from './util.js';
 import { FrameCache, FrameLoader } from './viewer/frame-cache.js';
 import { hotkeyHelp, installHotkeys } from './viewer/hotkeys.js';
+import { Measurements } from './viewer/Measurements.js';
 import { Toolbar } from './viewer/Toolbar.js';
-import { Viewport } from './viewer/Viewport.js';
-import type { ViewportController, ViewportUiState } from './viewer/viewport-controller.js';
+import { ViewerGrid, type Layout } from './viewer/ViewerGrid.js';
+import { INITIAL_UI, type ViewportController, type ViewportUiState } from './viewer/viewport-controller.js';
 
 /** Decoded frames kept in memory (Float32 pixels): 256 MiB ≈ 1000 slices of 256×256. */
 const FRAME_CACHE_BYTES = 256 * 1024 * 1024;
 const PREFETCH_CONCURRENCY = 4;
 
 type View = 'viewer' | 'audit' | 'fl';
-
-const INITIAL_UI: ViewportUiState = { tool: 'wl', invert: false, presetId: 'auto', cinePlaying: false, cineFps: 12, hasSeries: false, aiView: 'original', errorMap: false };
 
 export function App({ client }: { client: ApiClient }) {
   const [view, setView] = useState<View>('viewer');
@@ -43,6 +42,8 @@ export function App({ client }: { client: ApiClient }) {
   const [activeSeriesUid, setActiveSeriesUid] = useState<string | null>(null);
   const [ui, setUi] = useState<ViewportUiState>(INITIAL_UI);
   const [viewport, setViewport] = useState<ViewportController | null>(null);
+  const [layout, setLayout] = useState<Layout>('1x1');
+  const [sync, setSync] = useState(true);
   const viewportRef = useRef<ViewportController | null>(null);
 
   const seriesUids = useMemo(() => series.map((s) => s.seriesInstanceUid), [series]);
@@ -130,7 +131,7 @@ export function App({ client }: { client: ApiClient }) {
           <button type="button" data-testid="nav-audit" className={view === 'audit' ? 'tab active' : 'tab'} onClick={() => setView('audit')}>Audit</button>
           <button type="button" data-testid="nav-fl" className={view === 'fl' ? 'tab active' : 'tab'} onClick={() => setView('fl')}>Federation</button>
         </nav>
-        {view === 'viewer' && <Toolbar viewport={viewport} ui={ui} />}
+        {view === 'viewer' && <Toolbar viewport={viewport} ui={ui} layout={layout} onLayout={setLayout} sync={sync} onSync={setSync} />}
         <span className="spacer" />
         <span className="who" title={info ? `data: ${info.dataDir}` : ''}>
           {info ? `${info.user.id} (${info.user.role}) · ${info.workstation} · ${info.host} · v${info.version}` : ''}
@@ -159,13 +160,14 @@ export function App({ client }: { client: ApiClient }) {
           <div className={leftTab === 'pacs' ? 'left-pane' : 'left-pane hidden'}>
             <PacsPanel client={client} onOpenStudy={(uid) => void openRetrieved(uid)} openSeriesUid={ui.hasSeries ? activeSeriesUid : null} />
           </div>
+          <Measurements client={client} viewport={viewport} />
         </aside>
         <div className="center">
           {selectedStudy && (
             <SeriesStrip series={series} loader={loader} activeUid={activeSeriesUid} results={scan.results} onOpen={(s, t) => openSeries(s, t, selectedStudy)} />
           )}
           <div className="viewport-wrap">
-            <Viewport client={client} loader={loader} onReady={onViewportReady} onUiState={setUi} />
+            <ViewerGrid client={client} loader={loader} layout={layout} onActive={onViewportReady} onUiState={setUi} series={series} study={selectedStudy} sync={sync} />
             {!ui.hasSeries && <div className="viewport-empty">{ui.error ?? 'Select a study to view its images.'}</div>}
             {ui.hasSeries && <ViewportLegend viewport={viewport} ui={ui} results={scan.results} />}
             {ui.hasSeries && <SliceMarks viewport={viewport} results={scan.results} />}

@@ -105,8 +105,16 @@ describe('AI panel end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
     const heat = await canvasStats(page);
     assert.notEqual(heat.hash, plain.hash, 'the error map changes the canvas');
     assert.ok(heat.coloured > plain.coloured + 500, `coloured pixels ${plain.coloured} → ${heat.coloured}`);
+    // Overlay opacity: at 0 % the heat is gone from the canvas, at 100 % it is back.
+    await page.getByTestId('ai-overlay-opacity').fill('0');
+    let faded = await canvasStats(page);
+    for (let i = 0; i < 20 && faded.coloured >= heat.coloured; i++) { await nextFrame(page); faded = await canvasStats(page); }
+    assert.ok(faded.coloured < plain.coloured + 500, `opacity 0: coloured pixels ${faded.coloured} (plain ${plain.coloured})`);
+    await page.getByTestId('ai-overlay-opacity').fill('100');
     await page.getByTestId('legend-errormap').waitFor();
     assert.match((await page.getByTestId('legend-errormap').textContent()) ?? '', /MAE error\s*0\s*≥[\d.e-]+/);
+    // One colour scale for every slice, from the calibration (not from this slice's own values).
+    assert.equal(await page.getByTestId('legend-errormap-scale').getAttribute('data-calibrated'), 'true');
     await screenshot(page, 'e2e-ai-2-errormap');
     await page.getByTestId('ai-toggle-errormap').click();
     await page.waitForSelector('[data-testid=viewport][data-ai-error-map=false]');

@@ -3,7 +3,8 @@
  * Runs anywhere; imports only electron/common.
  */
 import { defineFeatureApi, event, method, returns } from '../../common/feature-api.js';
-import { arrayOf, bytes, integer, object, optional, string, UID } from '../../common/validate.js';
+import { ApiError } from '../../common/api-error.js';
+import { arrayOf, bytes, integer, object, optional, string, UID, type Check } from '../../common/validate.js';
 
 
 export interface StudySummary {
@@ -60,6 +61,10 @@ export interface Frame {
   sliceThickness?: number;
   sliceLocation?: number;
   instanceNumber?: number;
+  /** Image Position (Patient) (0020,0032): the centre of the first pixel, in LPS millimetres. */
+  imagePositionPatient?: [number, number, number];
+  /** Image Orientation (Patient) (0020,0037): row direction then column direction (unit vectors, LPS). */
+  imageOrientationPatient?: [number, number, number, number, number, number];
 }
 
 export interface ImportFileError {
@@ -95,6 +100,50 @@ export interface ImportResult {
   skipped?: number;
 }
 
+/** The measurement and annotation tools whose drawings are stored (Cornerstone3D tool names). */
+export const ANNOTATION_TOOLS = ['Length', 'Angle', 'EllipticalROI', 'RectangleROI', 'Probe', 'ArrowAnnotate'] as const;
+export type AnnotationTool = (typeof ANNOTATION_TOOLS)[number];
+
+/**
+ * One measurement or annotation drawn on an instance, as stored: its tool, its points in patient coordinates (mm,
+ * the frame's own Image Position/Orientation, so it is redrawn exactly where it was drawn), an arrow's text, and
+ * the reading shown when it was saved (for the record; the viewer recomputes readings from the pixels).
+ */
+export interface StoredAnnotation {
+  uid: string;
+  tool: AnnotationTool;
+  points: Array<[number, number, number]>;
+  text?: string;
+  summary?: string;
+}
+
+/** What is stored for one instance, with who saved it last and when. */
+export interface InstanceAnnotations {
+  sopInstanceUid: string;
+  annotations: StoredAnnotation[];
+  updatedUtc: string;
+  updatedBy: string;
+}
+
+const finite: Check<number> = (v, path) => {
+  if (typeof v === 'number' && Number.isFinite(v) && Math.abs(v) < 1e7) return v;
+  throw new ApiError('BAD_REQUEST', `${path}: expected a finite number`);
+};
+const point: Check<[number, number, number]> = (v, path) => {
+  const a = arrayOf(finite, { min: 3, max: 3 })(v, path);
+  return [a[0], a[1], a[2]];
+};
+const annotationTool: Check<AnnotationTool> = (v, path) => {
+  if (typeof v === 'string' && (ANNOTATION_TOOLS as readonly string[]).includes(v)) return v as AnnotationTool;
+  throw new ApiError('BAD_REQUEST', `${path}: expected one of ${ANNOTATION_TOOLS.join(', ')}`);
+};
+const storedAnnotation = object({
+  uid: string({ min: 1, max: 64 }),
+  tool: annotationTool,
+  points: arrayOf(point, { min: 1, max: 16 }),
+  text: optional(string({ max: 500 })),
+  summary: optional(string({ max: 200 })),
+});
 /** Largest `import.files` request: 256 MiB bounds the browser host's memory per upload (the body is held once). */
 export const IMPORT_FILES_MAX_BODY_BYTES = 256 * 1024 * 1024;
 
@@ -104,6 +153,16 @@ export const studiesApi = defineFeatureApi({
     'studies.series': method(object({ studyInstanceUid: UID }), returns<SeriesSummary[]>()),
     /** Opening a series is audited (study access). Instances come sorted along the stack. */
     'series.open': method(object({ seriesInstanceUid: UID }), returns<{ series: SeriesSummary; instances: InstanceSummary[] }>()),
+    /** The stored measurements and annotations of a series' instances (instances without any are left out). */
+    'annotations.list': method(object({ seriesInstanceUid: UID }), returns<InstanceAnnotations[]>()),
+    /**
+     * Replace the measurements and annotations of one instance (an empty list removes them). Audited as DICOM
+     * Instances Accessed with action Update, naming the study, patient, instance and tools.
+     */
+    'annotations.save': method(
+      object({ sopInstanceUid: UID, annotations: arrayOf(storedAnnotation, { max: 200 }) }),
+      returns<{ saved: number; updatedUtc: string }>(),
+    ),
     /** One frame of an instance (default the first; multi-frame instances: `frame` 0 … numberOfFrames − 1). */
     'instances.frame': method(object({ sopInstanceUid: UID, frame: optional(integer({ min: 0, max: 65535 })) }), returns<Frame>()),
     /**

@@ -98,6 +98,26 @@ export function createStudiesService(ctx: { studies: StudyStore; audit: AuditSto
       'studies.series': (r) => studies.listSeries(r.studyInstanceUid),
       'series.open': (r) => service.openSeries(r.seriesInstanceUid),
       'instances.frame': (r) => studies.getFrameAsync(r.sopInstanceUid, r.frame ?? 0),
+      'annotations.list': (r) => studies.listAnnotations(r.seriesInstanceUid),
+      'annotations.save': (r) => {
+        const updatedUtc = new Date().toISOString();
+        const where = studies.saveAnnotations(r.sopInstanceUid, r.annotations, actor.userId, updatedUtc);
+        const patient = studies.patientOfStudy(where.studyInstanceUid);
+        const tools: Record<string, number> = {};
+        for (const a of r.annotations) tools[a.tool] = (tools[a.tool] ?? 0) + 1;
+        // DCM 110103 Instances Accessed, action Update: measurements are derived data about the instance.
+        audit.append({
+          ...instancesAccessed(actor, { studyInstanceUid: where.studyInstanceUid, patientId: patient?.patientId }, {
+            purpose: 'annotate',
+            seriesInstanceUid: where.seriesInstanceUid,
+            sopInstanceUid: r.sopInstanceUid,
+            annotations: r.annotations.length,
+            tools,
+          }),
+          action: 'U',
+        });
+        return { saved: r.annotations.length, updatedUtc };
+      },
       'import.files': (r) => service.importFiles(r.files),
     },
   };

@@ -95,7 +95,7 @@ export function AiPanel({ client, viewport, ui, scan }: AiPanelProps) {
         </button>
         <button type="button" data-testid="ai-scan-series" disabled={!slice || slice.count === 0 || busy !== null} onClick={() => void runSeries()}
           title={unscanned.length > 0 ? `Scan the ${unscanned.length} slice(s) without a result, one after another` : 'Scan every slice again'}>
-          {unscanned.length > 0 || !slice ? `Scan series${slice && unscanned.length < slice.count ? ` (${unscanned.length} left)` : ''}` : 'Rescan series'}
+          {unscanned.length > 0 || !slice || slice.count === 0 ? `Scan series${slice && unscanned.length < slice.count ? ` (${unscanned.length} left)` : ''}` : 'Rescan series'}
         </button>
       </div>
       {busy?.kind === 'series' && (

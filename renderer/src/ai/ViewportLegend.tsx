@@ -5,7 +5,7 @@
 import type { ScanResult } from '../../../electron/features/api.js';
 import type { ViewportController, ViewportUiState } from '../viewer/viewport-controller.js';
 import { ColorBar } from './ColorBar.js';
-import { hasView, resultRanges } from './layers.js';
+import { calibratedErrorScale, ERROR_SCALE_THRESHOLDS, hasView, resultRanges } from './layers.js';
 import { useSlice } from './useSlice.js';
 
 export function ViewportLegend({ viewport, ui, results }: { viewport: ViewportController | null; ui: ViewportUiState; results: ReadonlyMap<string, ScanResult> }) {
@@ -24,6 +24,11 @@ export function ViewportLegend({ viewport, ui, results }: { viewport: ViewportCo
       )}
       {view === 'difference' && ranges.difference && <ColorBar kind="diverging" range={ranges.difference} label="Δ" testId="legend-difference" />}
       {heat && ranges.errorMap && <ColorBar kind="heat" range={ranges.errorMap} label="MAE error" testId="legend-errormap" />}
+      {heat && ranges.errorMap && (
+        <span className="legend-view" data-testid="legend-errormap-scale" data-calibrated={String(calibratedErrorScale(result))}>
+          {calibratedErrorScale(result) ? `one scale for all slices: 0 … ${ERROR_SCALE_THRESHOLDS} × calibrated threshold` : 'scale of this slice (no calibration)'}
+        </span>
+      )}
     </div>
   );
 }

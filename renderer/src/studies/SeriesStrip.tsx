@@ -6,6 +6,7 @@ import { useEffect, useRef } from 'react';
 import type { ScanResult, SeriesSummary } from '../../../electron/features/api.js';
 import type { FrameLoader } from '../viewer/frame-cache.js';
 import { percentileVoi, renderVoi } from '../viewer/voi.js';
+import { SERIES_DRAG_TYPE } from '../viewer/Viewport.js';
 
 export interface SeriesStripProps {
   series: SeriesSummary[];
@@ -35,6 +36,8 @@ export function SeriesStrip({ series, loader, activeUid, results, onOpen }: Seri
           data-series-uid={s.seriesInstanceUid}
           title={s.seriesDescription ?? s.seriesInstanceUid}
           onClick={() => onOpen(s, performance.now())}
+          draggable
+          onDragStart={(e) => { e.dataTransfer.setData(SERIES_DRAG_TYPE, s.seriesInstanceUid); e.dataTransfer.effectAllowed = 'copy'; }}
         >
           <Thumbnail uid={s.thumbnailSopInstanceUid} loader={loader} />
           <span className="thumb-label">

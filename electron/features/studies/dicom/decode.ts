@@ -155,6 +155,10 @@ export function decodeDataSet(ds: DataSet, file: string, frameIndex = 0): Decode
   const position = fv.slicePosition ?? header.slicePosition;
   if (position !== undefined) frame.sliceLocation = position;
   if (header.instanceNumber !== undefined) frame.instanceNumber = header.instanceNumber;
+  const ipp = fv.imagePositionPatient ?? header.imagePositionPatient;
+  if (ipp) frame.imagePositionPatient = ipp;
+  const iop = fv.imageOrientationPatient ?? header.imageOrientationPatient;
+  if (iop) frame.imageOrientationPatient = iop;
   return frame;
 }
 

@@ -22,6 +22,9 @@ export interface FrameValues {
   sliceThickness?: number;
   /** Position along the slice normal, from this frame's Image Position and Orientation. */
   slicePosition?: number;
+  /** This frame's Image Position / Orientation (Patient), for the viewer's geometry (measurements in mm). */
+  imagePositionPatient?: [number, number, number];
+  imageOrientationPatient?: [number, number, number, number, number, number];
 }
 
 const item = (ds: DataSet | undefined, seqTag: string, index = 0): DataSet | undefined => ds?.elements[seqTag]?.items?.[index]?.dataSet;
@@ -71,5 +74,7 @@ export function frameValues(ds: DataSet, frameIndex: number, file: string): Fram
     const n = sliceNormal(iop);
     out.slicePosition = ipp[0] * n[0] + ipp[1] * n[1] + ipp[2] * n[2];
   }
+  if (ipp) out.imagePositionPatient = [ipp[0], ipp[1], ipp[2]];
+  if (iop) out.imageOrientationPatient = [iop[0], iop[1], iop[2], iop[3], iop[4], iop[5]];
   return out;
 }

@@ -8,7 +8,7 @@
  * is already stored are refused (SOP_UID_CONFLICT), so nothing stored is ever replaced.
  */
 import { join } from 'node:path';
-import type { Frame, InstanceSummary, SeriesSummary, StudySummary } from '../../api.js';
+import type { Frame, InstanceAnnotations, InstanceSummary, SeriesSummary, StoredAnnotation, StudySummary } from '../../api.js';
 import { ApiError } from '../../../common/api-error.js';
 import { decodeDicomFile, decodeDicomFileAsync, toContractFrame } from '../dicom/decode.js';
 import { decodeFrameOffThread, readForImportOffThread } from '../dicom/decode-worker.js';
@@ -67,6 +67,20 @@ CREATE TABLE instances (
   imported_utc TEXT NOT NULL
 );
 CREATE INDEX instances_series ON instances (series_uid);
+`,
+  },
+  {
+    version: 2,
+    description: 'measurements and annotations per instance',
+    sql: `
+CREATE TABLE annotations (
+  sop_uid TEXT PRIMARY KEY REFERENCES instances (sop_uid),
+  series_uid TEXT NOT NULL,
+  json TEXT NOT NULL,
+  updated_utc TEXT NOT NULL,
+  updated_by TEXT NOT NULL
+);
+CREATE INDEX annotations_series ON annotations (series_uid);
 `,
   },
 ];
@@ -313,6 +327,24 @@ export class StudyStore {
     const frame = this.offThread ? await decodeFrameOffThread(bytes, name, frameIndex) : toContractFrame(await decodeDicomFileAsync(bytes, name, frameIndex));
     this.frames.set(key, frame);
     return frame;
+  }
+
+  /** Stored measurements/annotations of a series' instances. */
+  listAnnotations(seriesInstanceUid: string): InstanceAnnotations[] {
+    const rows = this.db.prepare('SELECT sop_uid, json, updated_utc, updated_by FROM annotations WHERE series_uid = ? ORDER BY sop_uid').all(seriesInstanceUid) as Array<{ sop_uid: string; json: string; updated_utc: string; updated_by: string }>;
+    return rows.map((r) => ({ sopInstanceUid: r.sop_uid, annotations: JSON.parse(r.json) as StoredAnnotation[], updatedUtc: r.updated_utc, updatedBy: r.updated_by }));
+  }
+
+  /** Replace an instance's annotations (none: the row is removed). Returns the instance's series and study. */
+  saveAnnotations(sopInstanceUid: string, annotations: readonly StoredAnnotation[], by: string, updatedUtc = new Date().toISOString()): { seriesInstanceUid: string; studyInstanceUid: string } {
+    const row = this.db.prepare('SELECT i.series_uid, s.study_uid FROM instances i JOIN series s ON s.series_uid = i.series_uid WHERE i.sop_uid = ?').get(sopInstanceUid) as { series_uid: string; study_uid: string } | undefined;
+    if (!row) throw new ApiError('NOT_FOUND', `No instance ${sopInstanceUid}`);
+    if (annotations.length === 0) this.db.prepare('DELETE FROM annotations WHERE sop_uid = ?').run(sopInstanceUid);
+    else {
+      this.db.prepare('INSERT INTO annotations (sop_uid, series_uid, json, updated_utc, updated_by) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sop_uid) DO UPDATE SET json = excluded.json, updated_utc = excluded.updated_utc, updated_by = excluded.updated_by')
+        .run(sopInstanceUid, row.series_uid, JSON.stringify(annotations), updatedUtc, by);
+    }
+    return { seriesInstanceUid: row.series_uid, studyInstanceUid: row.study_uid };
   }
 
   /** The stored DICOM bytes of an instance. */
