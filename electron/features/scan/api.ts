@@ -70,6 +70,8 @@ export interface ScanResult {
   securityAlert: boolean;
   /** Which thresholds judged this scan (null when no model ran). */
   thresholdsSource: ScanThresholds['source'] | null;
+  /** ... and their date (ScanThresholds.createdUtc), so a result judged before a recalibration can say so. */
+  thresholdsCreatedUtc: string | null;
   mode: 'adaptive' | 'purify-all' | 'undefended';
   /** The detector's score exceeded the calibrated threshold: the image was purified before classification. */
   flagged: boolean;

@@ -113,7 +113,7 @@ function toApiError(err: unknown): ApiError {
 function outsideResult(sopInstanceUid: string, where: { seriesInstanceUid: string; studyInstanceUid: string }, use: IntendedUse): ScanResult {
   return {
     sopInstanceUid, ...where, createdUtc: new Date().toISOString(), state: 'outside-intended-use', intendedUse: use,
-    label: null, probabilities: null, ood: null, securityAlert: false, thresholdsSource: null,
+    label: null, probabilities: null, ood: null, securityAlert: false, thresholdsSource: null, thresholdsCreatedUtc: null,
     mode: 'adaptive', flagged: false, score: null, threshold: null, scoreKind: null, tStar: 0, steps: 0, timesteps: [], seed: 0, size: 0,
     input: null, errorMap: null, purified: null, difference: null, models: [], ep: null, timings: null,
   };
@@ -197,7 +197,7 @@ export function createScanService(deps: {
         const j = judge(r, thresholds);
         result = {
           sopInstanceUid, ...where, createdUtc: new Date().toISOString(),
-          state: j.state, intendedUse: use, ood: j.ood, securityAlert: j.securityAlert, thresholdsSource: thresholds?.source ?? null,
+          state: j.state, intendedUse: use, ood: j.ood, securityAlert: j.securityAlert, thresholdsSource: thresholds?.source ?? null, thresholdsCreatedUtc: thresholds?.createdUtc ?? null,
           label: r.label, probabilities: r.probabilities, mode: r.mode, flagged: r.flagged, score: r.score, threshold: r.threshold,
           scoreKind: r.scoreKind, tStar: r.tStar, steps: r.steps, timesteps: r.timesteps, seed: r.seed, size: r.size,
           input: r.input, errorMap: r.errorMap, purified: r.purified, difference: r.difference, models: r.models, ep: r.ep,
