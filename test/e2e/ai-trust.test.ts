@@ -52,6 +52,7 @@ describe('AI trust end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
     await openSeries(page, /SAG/);
     await page.getByTestId('ai-scan-series').click();
     await page.getByTestId('ai-note').filter({ hasText: '16 of 16 slices scanned' }).waitFor({ timeout: ENGINE_TIMEOUT_MS });
+    assert.equal(await page.getByTestId('ai-note').textContent(), '16 of 16 slices scanned: 16 outside intended use.');
     assert.equal(await page.locator('[data-testid=slice-mark][data-state=outside-intended-use]').count(), 16);
     assert.equal(await page.locator('[data-testid=slice-mark][data-flagged=true]').count(), 0);
     await result.waitFor();

@@ -62,9 +62,14 @@ export function AiPanel({ client, viewport, ui, scan }: AiPanelProps) {
     setNote(undefined);
     setBusy({ kind: 'series', progress: { done: 0, total: todo.length }, stopping: false });
     todo.forEach((u) => scan.claim(u));
+    const states = { outside: 0, unlike: 0 };
     const out = await scanSeries(client, todo, {
       signal: ctl.signal,
-      onResult: scan.add,
+      onResult: (r) => {
+        if (r.state === 'outside-intended-use') states.outside++;
+        if (r.state === 'unlike-training-data') states.unlike++;
+        scan.add(r);
+      },
       onProgress: (p) => setBusy((b) => (b?.kind === 'series' ? { ...b, progress: p } : b)),
     });
     abort.current = null;
@@ -74,7 +79,8 @@ export function AiPanel({ client, viewport, ui, scan }: AiPanelProps) {
       const at = slice.uids.indexOf(out.error.sopInstanceUid);
       setError(`Stopped at slice ${at + 1}: ${scanErrorMessage(out.error.error)}`);
     } else {
-      setNote(`${out.scanned} of ${out.total} slice${out.total === 1 ? '' : 's'} scanned${out.cancelled ? ' (cancelled)' : ''}.`);
+      const told = [states.outside ? `${states.outside} outside intended use` : '', states.unlike ? `${states.unlike} unlike the training data` : ''].filter(Boolean).join(', ');
+      setNote(`${out.scanned} of ${out.total} slice${out.total === 1 ? '' : 's'} scanned${out.cancelled ? ' (cancelled)' : ''}${told ? `: ${told}` : ''}.`);
     }
   }, [client, slice, unscanned, scan, refresh]);
 

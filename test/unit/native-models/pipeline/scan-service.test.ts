@@ -10,6 +10,7 @@ import { EngineCore } from '../../../../native-models/src/inference/engine/core.
 import type { Calibration } from '../../../../native-models/src/inference/pipeline/calibrate.js';
 import type { ModelBundle } from '../../../../native-models/src/inference/pipeline/models.js';
 import { siteCalibrationPath } from '../../../../electron/features/scan/site-calibration.js';
+import { ScanResultStore } from '../../../../electron/features/scan/results-store.js';
 import { dicomFile, imageElements, TS } from '../../workstation/dicom-writer.js';
 import { calibrationFor, tinyBundle } from './fixtures.js';
 
@@ -74,6 +75,12 @@ test('scan.run: frame → engine → stored, audited (inference + security alert
     assert.ok(r.purified instanceof Float32Array && r.errorMap instanceof Float32Array && r.input?.length === 256);
     assert.ok(r.timings!.preprocessMs >= 0);
     assert.deepEqual(events, [{ sopInstanceUid: '9.9.1', seriesInstanceUid: '9.9', studyInstanceUid: '9', label: r.label, flagged: true, state: 'answered' }]);
+    // A result stored before the intended-use gate (no state) is not shown: it may label a slice the AI must not read.
+    const legacy = { ...r, sopInstanceUid: '9.9.0', createdUtc: '2026-01-01T00:00:00Z' } as Partial<typeof r>;
+    delete legacy.state;
+    const legacyStore = new ScanResultStore(dir);
+    legacyStore.put(legacy as typeof r);
+    legacyStore.close();
     const stored = await router.invoke('scan.results', { seriesInstanceUid: '9.9' });
     assert.equal(stored.length, 1);
     assert.deepEqual(stored[0].purified, r.purified);
