@@ -19,7 +19,7 @@ verify  checks the audit log's SHA-256 hash chain; exit 0 only when it is intact
         broken row's seq (2: no audit log, or usage error).
 list    shows the newest events (default 50).`;
 
-function openExisting(dataDirFlag: string | boolean | undefined): AuditStore | null {
+function openExisting(dataDirFlag: Parsed['flags'][string]): AuditStore | null {
   const file = join(resolve((dataDirFlag as string | undefined) ?? defaultDataDir()), 'audit.sqlite');
   if (!existsSync(file)) return null;
   return AuditStore.open(file, { repairTriggers: false });

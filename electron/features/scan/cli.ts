@@ -28,7 +28,7 @@ import type { ScanState } from './api.js';
 import { defaultDataDir } from '../../node/services/paths.js';
 import { createServices } from '../node.js';
 import { engineFromRpc, type ScanEngine } from './service.js';
-import { intFlag, parseArgs, UsageError } from '../../node/cli/args.js';
+import { intFlag, parseArgs, usage, UsageError, type FlagSpec } from '../../node/cli/args.js';
 import type { CliCommand } from '../../node/cli/commands.js';
 
 export const SCAN_HELP = `Usage: medfedpure scan <file|dir|series-uid>... [--json] [--data-dir D] [--mode adaptive|purify-all|undefended] [--seed N] [--models-dir D]
@@ -38,13 +38,23 @@ Prints file, state, label, p(tumour), flagged, score/threshold, OOD score/cut, t
 DICOM that is not an axial brain MR slice is "outside intended use" (no label); JPEG/PNG files are answered as
 research-benchmark images. Thresholds: the data folder's site calibration when one is stored, else the shipped one.`;
 
-export const CALIBRATE_SITE_HELP = `Usage: medfedpure calibrate site (--series UID... | --study UID...) [--fpr 0.05] [--dry-run] [--json] [--data-dir D]
+const CALIBRATE_SITE_SPEC = {
+  series: { kind: 'boolean', help: 'the UIDs that follow are Series Instance UIDs' },
+  study: { kind: 'boolean', help: 'the UIDs that follow are Study Instance UIDs' },
+  fpr: { kind: 'string', value: 'P', help: 'target flag rate on clean slices (default 0.05)' },
+  'dry-run': { kind: 'boolean', help: 'measure and print, store and audit nothing' },
+  'data-dir': { kind: 'string', value: 'D', help: 'data folder (its study store, audit log and site settings)' },
+  'models-dir': { kind: 'string', value: 'D', help: 'models folder (default native-models/models)' },
+  json: { kind: 'boolean', help: 'machine-readable output' },
+  help: { kind: 'boolean', help: 'this text' },
+} satisfies FlagSpec;
 
-Re-measures the detector's flag threshold (the (1 - fpr) quantile) and the out-of-distribution cut (99th percentile)
+export const CALIBRATE_SITE_HELP = usage('medfedpure calibrate site', CALIBRATE_SITE_SPEC, '(--series UID... | --study UID...)',
+  `Re-measures the detector's flag threshold (the (1 - fpr) quantile) and the out-of-distribution cut (99th percentile)
 on this site's own recent clean studies: every slice of the named series/studies that passes the intended-use gate
 (at least 20). Prints the old and new thresholds and the flag rate to expect on new clean studies with its spread.
 Stores them in <data-dir>/site/detector-calibration.json (used by scans from then on) and audits the change.
-Name only studies you know to be clean and typical of this site's scanners.`;
+Name only studies you know to be clean and typical of this site's scanners.`);
 
 interface Row {
   file: string;
@@ -183,7 +193,7 @@ export async function scanCommand(argv: readonly string[]): Promise<number> {
 const UID_RE = /^[0-9]+(\.[0-9]+)*$/;
 
 export async function calibrateSiteCommand(argv: readonly string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, { series: 'boolean', study: 'boolean', fpr: 'string', 'dry-run': 'boolean', json: 'boolean', help: 'boolean', 'data-dir': 'string', 'models-dir': 'string' });
+  const { flags, positional } = parseArgs(argv, CALIBRATE_SITE_SPEC);
   if (flags.help) {
     process.stdout.write(`${CALIBRATE_SITE_HELP}\n`);
     return 0;
@@ -234,7 +244,7 @@ export const scanCommands: CliCommand[] = [
   {
     name: 'scan',
     usage: [
-      'scan <file|dir|series-uid>... [--json] detect → adaptive purify → classify; one row per image',
+      'scan <file|dir|series-uid>... [--json] axial brain MR only: detect → purify → classify, per image',
     ],
     run: (argv) => scanCommand(argv),
   },

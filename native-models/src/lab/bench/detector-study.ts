@@ -27,8 +27,18 @@ import { AttackKit } from '../attacks/oracles.js';
 import { pgd } from '../attacks/pgd.js';
 import { Rng } from '../../core/rng.js';
 import { selectImages } from './robustness-bench.js';
+import { parseArgs, usage, UsageError, type FlagSpec } from '../../core/cli-args.js';
 
-const USAGE = 'usage: medfedpure bench detectors --data DIR [--eps 2/255,4/255] [--limit N] [--steps 10] [--no-purify] [--json]';
+const SPEC = {
+  data: { kind: 'string', value: 'DIR', help: 'Br35H-style yes/no folder (its group-split test part is used)' },
+  eps: { kind: 'string', value: 'LIST', help: 'ℓ∞ radii, e.g. 2/255,4/255 (default)' },
+  limit: { kind: 'string', value: 'N', help: 'only the first N test images (same order as bench robustness)' },
+  steps: { kind: 'string', value: 'K', help: 'PGD steps (default 10)' },
+  'no-purify': { kind: 'boolean', help: 'skip the one-step purification candidate' },
+  json: { kind: 'boolean', help: 'machine-readable output' },
+  help: { kind: 'boolean', help: 'this text' },
+} satisfies FlagSpec;
+const USAGE = usage('medfedpure bench detectors', SPEC, '--data DIR', 'AUROC of each attack-detector candidate, clean vs PGD-ℓ∞ on the classifier, with group-resampled 95 % intervals.');
 
 export const CANDIDATES = ['mae-mse', 'mae-laplacian', 'squeeze-median', 'squeeze-bits', 'squeeze-max', 'purify-1step'] as const;
 export type Candidate = (typeof CANDIDATES)[number];
@@ -93,19 +103,12 @@ function parseEps(s: string): number {
 }
 
 export async function benchDetectorsCommand(argv: string[]): Promise<number> {
-  const a: Record<string, string | boolean> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    if (k === '--help') { console.log(USAGE); return 0; }
-    if (k === '--json' || k === '--no-purify') { a[k.slice(2)] = true; continue; }
-    const v = argv[i + 1];
-    if (!k.startsWith('--') || v === undefined || !['data', 'eps', 'limit', 'steps'].includes(k.slice(2))) { console.error(`bad argument ${k}\n${USAGE}`); return 2; }
-    a[k.slice(2)] = v;
-    i++;
-  }
-  if (typeof a.data !== 'string') { console.error(`--data DIR is required\n${USAGE}`); return 2; }
+  const { flags: a } = parseArgs(argv, SPEC);
+  if (a.help) { console.log(USAGE); return 0; }
+  if (typeof a.data !== 'string') throw new UsageError('--data DIR is required');
   const epsList = String(a.eps ?? '2/255,4/255').split(',').map(parseEps);
   const steps = Number(a.steps ?? 10), limit = Number(a.limit ?? 1e9);
+  if (!(Number.isInteger(steps) && steps >= 1 && limit >= 1)) throw new UsageError('--steps and --limit must be positive integers');
   const log = (s: string) => (a.json ? process.stderr : process.stdout).write(`${s}\n`);
   const t0 = performance.now();
 
