@@ -13,6 +13,8 @@ import {
   computeSiteCalibration, readSiteCalibration, writeSiteCalibration, loadSiteCalibration, siteCalibrationPath, MIN_SITE_SLICES, SiteCalibrationError,
 } from '../../../electron/features/scan/site-calibration.js';
 import { dicomFile, imageElements, TS } from './dicom-writer.js';
+import { oodCutOf } from '../../../native-models/src/inference/pipeline/pipeline.js';
+import { checkCalibration } from '../../../native-models/src/inference/pipeline/calibrate.js';
 
 const AXIAL: ImageFacts['imageOrientationPatient'] = [1, 0, 0, 0, 1, 0];
 const SAGITTAL: ImageFacts['imageOrientationPatient'] = [0, 1, 0, 0, 0, -1];
@@ -91,6 +93,21 @@ const ENGINE_CAL = {
   unseenGroupFlagRate: { draws: 500, mean: 0.052, sd: 0.024, p95: 0.092 },
   ood: { scoreKind: 'mse' as const, threshold: 0.045, fpr: 0.01, rule: 'quantile' as const, unseenGroupRate: null },
 };
+
+test('oodCutOf: the calibration\'s 99th percentile, or its largest clean score in older files', () => {
+  const sc = { threshold: 0.03, sHi: 0.06, median: 0.015, max: 0.077, valFlagRate: 0.05 };
+  const base = {
+    format: 'medfedpure-calibration' as const, version: 1 as const, createdUtc: 'x', split: 's', n: 713, data: { source: 's', fingerprint: 'f' }, fpr: 0.05,
+    detector: { maeSha256: 'a', maeVersion: '1', K: 4, maskSeed: 1 }, scoreKind: 'mse' as const, scores: { mse: sc, laplacian: sc },
+    purification: { tMin: 50, tMax: 150, steps: 4, purifyAllTStar: 100, sHiFactor: 2 },
+  };
+  assert.deepEqual(oodCutOf(base), { scoreKind: 'mse', threshold: 0.077, fpr: 1 / 714, rule: 'max', unseenGroupRate: null });
+  const withOod = { ...base, scores: { ...base.scores, mse: { ...sc, ood: { fpr: 0.01, threshold: 0.045 } } } };
+  assert.deepEqual(oodCutOf(withOod), { scoreKind: 'mse', threshold: 0.045, fpr: 0.01, rule: 'quantile', unseenGroupRate: null });
+  // A cut below the flag threshold is refused: it would call ordinary flags "unlike the training data".
+  assert.throws(() => checkCalibration({ ...withOod, scores: { ...withOod.scores, mse: { ...sc, ood: { fpr: 0.01, threshold: 0.01 } } } }), /out-of-distribution cut/);
+  checkCalibration(withOod);
+});
 
 test('judge: over the OOD cut is "unlike the training data" with no alert; a flag in distribution alerts', () => {
   const t = factoryThresholds(ENGINE_CAL);
