@@ -254,29 +254,41 @@ export function createScanService(deps: {
       const seriesUids = new Set<string>(req.series ?? []);
       for (const study of req.studies ?? []) for (const se of deps.studies.listSeries(study)) seriesUids.add(se.seriesInstanceUid);
       if (seriesUids.size === 0) throw new ApiError('BAD_REQUEST', 'name at least one series or study');
-      const slices: SiteSliceScore[] = [];
+      // In stack order per series, so the spread's seeded half-splits see the same order on every run.
+      const pending: Array<Promise<SiteSliceScore>> = [];
       const excludedReasons: Record<string, number> = {};
       let excluded = 0;
       const studies = new Set<string>();
       for (const uid of seriesUids) {
         const series = deps.studies.getSeries(uid); // NOT_FOUND for an unknown series
         studies.add(series.studyInstanceUid);
-        const todo: Array<Promise<void>> = [];
         for (const inst of deps.studies.listInstances(uid)) {
           const use = gate(inst.sopInstanceUid);
           if (use.status !== 'in-use') {
             excluded++;
-            for (const reason of use.status === 'outside' ? use.reasons : [use.status]) excludedReasons[reason.replace(/\(.*\)/, '').trim()] = (excludedReasons[reason.replace(/\(.*\)/, '').trim()] ?? 0) + 1;
+            // Counted by kind ("sagittal slice"), without the per-slice detail in parentheses.
+            for (const reason of use.status === 'outside' ? use.reasons : [use.status]) {
+              const kind = reason.replace(/\(.*\)/, '').trim();
+              excludedReasons[kind] = (excludedReasons[kind] ?? 0) + 1;
+            }
             continue;
           }
           const image = preprocessFrame(deps.studies.getFrame(inst.sopInstanceUid), st.size);
-          todo.push(e.scan({ image, options: { threshold: SCORES_ONLY_THRESHOLD } }).then((r) => {
+          const scored = e.scan({ image, options: { threshold: SCORES_ONLY_THRESHOLD } }).then((r) => {
             if (!r.scores) throw new ApiError('INTERNAL', 'the engine returned no detector scores', { code: 'E_ENGINE' });
-            slices.push({ seriesInstanceUid: uid, scores: r.scores });
-          }));
-          if (todo.length >= 16) await Promise.all(todo.splice(0));
+            return { seriesInstanceUid: uid, scores: r.scores };
+          });
+          scored.catch(() => undefined); // rejections are reported by the Promise.all below, not as unhandled
+          pending.push(scored);
+          // Bounded: at most one engine batch of preprocessed images waits at a time.
+          if (pending.length % 16 === 0) await Promise.allSettled(pending.slice(-16));
         }
-        await Promise.all(todo);
+      }
+      let slices: SiteSliceScore[];
+      try {
+        slices = await Promise.all(pending);
+      } catch (err) {
+        throw toApiError(err);
       }
       const previous = inForce(st).thresholds;
       let calibration: SiteCalibration;

@@ -158,12 +158,15 @@ test('calibrateSite: thresholds from the site\'s own axial slices (others left o
     ];
     await services.imports.importFiles(files);
     await assert.rejects(services.scan.calibrateSite({ series: ['9.4'] }), (e: unknown) => e instanceof ApiError && e.code === 'BAD_REQUEST' && /0 clean axial slices/.test(e.message));
+    await assert.rejects(services.scan.calibrateSite({ series: ['1.2.404'] }), (e: unknown) => e instanceof ApiError && e.code === 'NOT_FOUND');
+    await assert.rejects(services.scan.calibrateSite({}), (e: unknown) => e instanceof ApiError && e.code === 'BAD_REQUEST');
     const dry = await services.scan.calibrateSite({ studies: ['9'], dryRun: true });
     assert.equal(dry.path, null);
     assert.equal(existsSync(siteCalibrationPath(dir)), false, 'a dry run stores nothing');
 
     const out = await services.scan.calibrateSite({ studies: ['9'] });
     const c = out.calibration;
+    assert.deepEqual(c.flag, dry.calibration.flag, 'the same slices give the same thresholds and spread');
     assert.equal(c.n, 21);
     assert.equal(c.excluded, 3);
     assert.deepEqual(out.excludedReasons, { 'sagittal slice': 3 });
