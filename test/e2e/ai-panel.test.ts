@@ -71,9 +71,9 @@ describe('AI panel end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
     await page.getByTestId('ai-scan-slice').click();
     const result = page.getByTestId('ai-result');
     await result.waitFor({ timeout: ENGINE_TIMEOUT_MS });
-    // Slice 1 is the top of the head: in intended use (axial brain MR) but over the out-of-distribution cut.
-    assert.equal(await result.getAttribute('data-state'), 'unlike-training-data');
-    assert.match((await page.getByTestId('ai-state').textContent()) ?? '', /^Unlike the training dataThe AI may be wrong here/);
+    // Slice 1 is in intended use (axial brain MR) and under the out-of-distribution cut: answered.
+    assert.equal(await result.getAttribute('data-state'), 'answered');
+    assert.match((await page.getByTestId('ai-state').textContent()) ?? '', /^AnsweredIn intended use \(MR · BRAIN · axial \(0° tilt\) · 256×256\) and like the training data\.$/);
     const label = await result.getAttribute('data-label');
     assert.ok(label === 'tumour' || label === 'no-tumour', `label ${label}`);
     assert.match((await page.getByTestId('ai-label').textContent()) ?? '', /^(Tumour|No tumour)$/);

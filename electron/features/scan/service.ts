@@ -220,7 +220,7 @@ export function createScanService(deps: {
       deps.audit.append(inference);
       if (result.securityAlert) {
         deps.audit.append(securityAlert(deps.actor, MFP_EVENT_TYPE.suspectedAdversarialInput,
-          { ...details, message: `Detector score above the ${result.thresholdsSource} threshold on an in-distribution slice; the image was purified before classification (the detector's AUROC against attacks is ${DETECTOR_EVIDENCE.auroc.join('–')}: this may be a false alarm)` },
+          { ...details, message: `Detector score above the ${result.thresholdsSource} threshold on an in-distribution slice; the image was purified before classification (the detector's AUROC against attacks is ${DETECTOR_EVIDENCE.auroc.map((a) => a.toFixed(2)).join('–')}: this may be a false alarm)` },
           { outcome: 'minor-failure', participants }));
       }
       deps.events.emit('scan.completed', { sopInstanceUid, ...where, label: result.label, flagged: result.flagged, state: result.state });

@@ -1,7 +1,7 @@
 /**
  * Site calibration: the detector's flagging threshold and the out-of-distribution cut, re-measured on a site's own
  * recent clean axial slices (`medfedpure calibrate site`), because the shipped ones were measured on Br35H JPEGs and
- * a scanner's own intensities move the MAE's error (on the Colin27 demo study the shipped threshold flags 4 of 24
+ * a scanner's own intensities move the MAE's error (on the Colin27 demo study the shipped threshold flags 3 of 24
  * axial slices). Stored with the site's settings: `<dataDir>/site/detector-calibration.json`, written atomically.
  *
  * Rules (the same as the shipped calibration, native-models/src/inference/pipeline/calibrate.ts):

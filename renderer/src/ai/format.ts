@@ -23,7 +23,7 @@ export function stateLine(r: Pick<ScanResult, 'state' | 'intendedUse'>): string 
   return r.intendedUse.status === 'in-use' ? `In intended use (${r.intendedUse.summary}) and like the training data.` : 'Like the training data.';
 }
 
-/** "OOD score 0.0489 > cut 0.0452" (MAE image-level error against the out-of-distribution cut). */
+/** "error 0.0489 > cut 0.0451": the MAE image-level error against the out-of-distribution cut. */
 export function oodLine(r: Pick<ScanResult, 'ood'>): string {
   if (!r.ood) return 'not measured';
   return `error ${formatScaleNumber(r.ood.score)} ${r.ood.out ? '>' : '≤'} cut ${formatScaleNumber(r.ood.threshold)}`;
