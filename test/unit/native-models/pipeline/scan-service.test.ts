@@ -1,3 +1,5 @@
+// The scan service end to end with tiny seeded models: intended-use gate, OOD state and security alerts, stored and
+// audited results, and the site calibration (stored, audited, then in force).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
