@@ -21,6 +21,8 @@ import { AuditStore } from './audit/audit-store.js';
 import { EVENT_TYPE } from './audit/codes.js';
 import { applicationActivity, securityAlert, type AuditActor } from './audit/events.js';
 import { auditHandlers } from './audit/service.js';
+import { pacsErrorToApiError } from './pacs/errors.js';
+import { createPacsService, type PacsService } from './pacs/service.js';
 import { createScanService, type ScanEngineProvider, type ScanService } from './scan/service.js';
 import { dicomErrorToApiError } from './studies/dicom/errors.js';
 import { createStudiesService, type StudiesService } from './studies/service.js';
@@ -53,6 +55,7 @@ export interface Services {
   /** Feature services. */
   readonly imports: StudiesService;
   readonly scan: ScanService;
+  readonly pacs: PacsService;
   /** Every feature's handlers, one per API method. */
   readonly handlers: Handlers<ApiMethods>;
   /** Audits Application Stop (when lifecycle auditing is on) and closes the databases. Idempotent. */
@@ -91,11 +94,15 @@ export function createServices(opts: ServicesOptions): Services {
 
   const imports = createStudiesService({ studies, audit, actor, events });
   const scan = createScanService({ dataDir, studies, audit, actor, events, engine: opts.engine });
+  const pacs = createPacsService({
+    dataDir, studies, audit, actor, events, scanResults: (s) => scan.results(s), software: { name: info.name, version: info.version, workstation },
+  });
   const handlers: Handlers<ApiMethods> = {
     ...appHandlers(info),
     ...imports.handlers,
     ...auditHandlers(audit),
     ...scan.handlers,
+    ...pacs.handlers,
   };
 
   let closed = false;
@@ -107,6 +114,7 @@ export function createServices(opts: ServicesOptions): Services {
     audit,
     imports,
     scan,
+    pacs,
     handlers,
     close(reason = 'normal shutdown') {
       if (closed) return;
@@ -116,6 +124,7 @@ export function createServices(opts: ServicesOptions): Services {
       } finally {
         imports.close();
         scan.close();
+        pacs.close();
         studies.close();
         audit.close();
       }
@@ -127,7 +136,7 @@ export type AppRouter = Router<ApiMethods, ApiEvents>;
 
 /** The one router over every feature's methods. */
 export function createRouter(services: Services, opts: Omit<RouterOptions, 'errorMappers'> = {}): AppRouter {
-  return composeRouter<ApiMethods, ApiEvents>(API_SCHEMAS, services.handlers, services.events, { ...opts, errorMappers: [dicomErrorToApiError] });
+  return composeRouter<ApiMethods, ApiEvents>(API_SCHEMAS, services.handlers, services.events, { ...opts, errorMappers: [dicomErrorToApiError, pacsErrorToApiError] });
 }
 
 function safeUserName(): string {

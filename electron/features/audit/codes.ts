@@ -13,7 +13,9 @@ export const EVENT_ID = {
   applicationActivity: dcm('110100', 'Application Activity'),
   auditLogUsed: dcm('110101', 'Audit Log Used'),
   instancesAccessed: dcm('110103', 'DICOM Instances Accessed'),
+  export: dcm('110106', 'Export'),
   import: dcm('110107', 'Import'),
+  query: dcm('110112', 'Query'),
   securityAlert: dcm('110113', 'Security Alert'),
 } as const;
 
