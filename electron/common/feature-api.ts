@@ -20,6 +20,11 @@ import type { Check } from './validate.js';
 /** A method: its request validator, and (type-level only) its response type. */
 export interface MethodSpec<Req, Res> {
   readonly check: Check<Req>;
+  /**
+   * Largest request body a byte transport (HTTP) accepts for this method; absent: the transport's small default for
+   * JSON calls. Only methods that carry bulk data (file uploads) declare more.
+   */
+  readonly maxBodyBytes?: number;
   /** Phantom: never read at run time. */
   readonly response?: Res;
 }
@@ -44,8 +49,8 @@ export function returns<T>(): T {
   return undefined as T;
 }
 
-export function method<Req, Res>(check: Check<Req>, _response: Res): MethodSpec<Req, Res> {
-  return { check };
+export function method<Req, Res>(check: Check<Req>, _response: Res, opts: { maxBodyBytes?: number } = {}): MethodSpec<Req, Res> {
+  return opts.maxBodyBytes === undefined ? { check } : { check, maxBodyBytes: opts.maxBodyBytes };
 }
 
 export function event<P>(): EventSpec<P> {

@@ -18,7 +18,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
-import { decodeDataSet } from '../studies/dicom/decode.js';
+import { decodeDicomFileAsync } from '../studies/dicom/decode.js';
 import { parseDicomFile } from '../studies/dicom/parse.js';
 import { readImageFacts } from '../studies/dicom/facts.js';
 import { checkIntendedUse, outsideMessage } from './intended-use.js';
@@ -130,7 +130,7 @@ export async function scanCommand(argv: readonly string[]): Promise<number> {
             print({ file, state: 'outside-intended-use', note: outsideMessage(use.reasons), label: null, ms: performance.now() - t0 });
             return;
           }
-          image = preprocessFrame(decodeDataSet(ds, file), size);
+          image = preprocessFrame(await decodeDicomFileAsync(bytes, file), size);
         }
         const r = await core.scan({ image, options: { ...options, ...siteThreshold } });
         const j = judge(r, mode === 'adaptive' ? force.thresholds : null);

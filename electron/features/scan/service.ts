@@ -189,7 +189,7 @@ export function createScanService(deps: {
         const st = await e.status();
         if (!st.ready || st.size === undefined) throw new ApiError('INTERNAL', `Inference engine not ready${st.error ? `: ${st.error.message}` : ''}`, { code: st.error?.code ?? 'E_ENGINE' });
         const { thresholds } = inForce(st);
-        const frame = deps.studies.getFrame(sopInstanceUid);
+        const frame = await deps.studies.getFrameAsync(sopInstanceUid);
         const t0 = performance.now();
         const image = preprocessFrame(frame, st.size);
         const preprocessMs = performance.now() - t0;
@@ -273,7 +273,7 @@ export function createScanService(deps: {
             }
             continue;
           }
-          const image = preprocessFrame(deps.studies.getFrame(inst.sopInstanceUid), st.size);
+          const image = preprocessFrame(await deps.studies.getFrameAsync(inst.sopInstanceUid), st.size);
           const scored = e.scan({ image, options: { threshold: SCORES_ONLY_THRESHOLD } }).then((r) => {
             if (!r.scores) throw new ApiError('INTERNAL', 'the engine returned no detector scores', { code: 'E_ENGINE' });
             return { seriesInstanceUid: uid, scores: r.scores };
