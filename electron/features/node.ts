@@ -21,6 +21,7 @@ import { AuditStore } from './audit/audit-store.js';
 import { EVENT_TYPE } from './audit/codes.js';
 import { applicationActivity, securityAlert, type AuditActor } from './audit/events.js';
 import { auditHandlers } from './audit/service.js';
+import { createFlService, type FlAgentLauncher, type FlService } from './fl/service.js';
 import { pacsErrorToApiError } from './pacs/errors.js';
 import { createPacsService, type PacsService } from './pacs/service.js';
 import { createScanService, type ScanEngineProvider, type ScanService } from './scan/service.js';
@@ -41,6 +42,10 @@ export interface ServicesOptions {
   frameCacheBytes?: number;
   /** The inference engine for scan.* (none: scan.status says so and scan.run fails with a clear error). */
   engine?: ScanEngineProvider;
+  /** How the FL agent's process is started (browser host: worker_thread; Electron: utilityProcess). None: it never runs here. */
+  flAgent?: FlAgentLauncher;
+  /** FL agent options for tests (a tiny network, fast polling). */
+  flOptions?: Pick<Parameters<typeof createFlService>[0], 'training' | 'agent'>;
 }
 
 export type AppEventBus = EventBus<ApiEvents>;
@@ -56,6 +61,7 @@ export interface Services {
   readonly imports: StudiesService;
   readonly scan: ScanService;
   readonly pacs: PacsService;
+  readonly fl: FlService;
   /** Every feature's handlers, one per API method. */
   readonly handlers: Handlers<ApiMethods>;
   /** Audits Application Stop (when lifecycle auditing is on) and closes the databases. Idempotent. */
@@ -97,12 +103,14 @@ export function createServices(opts: ServicesOptions): Services {
   const pacs = createPacsService({
     dataDir, studies, audit, actor, events, scanResults: (s) => scan.results(s), software: { name: info.name, version: info.version, workstation },
   });
+  const fl = createFlService({ dataDir, audit, actor, events, launcher: opts.flAgent, ...opts.flOptions });
   const handlers: Handlers<ApiMethods> = {
     ...appHandlers(info),
     ...imports.handlers,
     ...auditHandlers(audit),
     ...scan.handlers,
     ...pacs.handlers,
+    ...fl.handlers,
   };
 
   let closed = false;
@@ -115,6 +123,7 @@ export function createServices(opts: ServicesOptions): Services {
     imports,
     scan,
     pacs,
+    fl,
     handlers,
     close(reason = 'normal shutdown') {
       if (closed) return;
@@ -125,6 +134,7 @@ export function createServices(opts: ServicesOptions): Services {
         imports.close();
         scan.close();
         pacs.close();
+        void fl.close(); // hosts await services.fl.close() first, so its last audit events land before the store closes
         studies.close();
         audit.close();
       }

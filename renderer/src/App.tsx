@@ -9,6 +9,7 @@ import { SliceMarks } from './ai/SliceMarks.js';
 import { useScanResults } from './ai/useScanResults.js';
 import { ViewportLegend } from './ai/ViewportLegend.js';
 import { AuditPage } from './audit/AuditPage.js';
+import { FlPage } from './fl/FlPage.js';
 import { ImportControl } from './import/ImportControl.js';
 import { PacsPanel } from './pacs/PacsPanel.js';
 import { SeriesStrip } from './studies/SeriesStrip.js';
@@ -24,7 +25,7 @@ import type { ViewportController, ViewportUiState } from './viewer/viewport-cont
 const FRAME_CACHE_BYTES = 256 * 1024 * 1024;
 const PREFETCH_CONCURRENCY = 4;
 
-type View = 'viewer' | 'audit';
+type View = 'viewer' | 'audit' | 'fl';
 
 const INITIAL_UI: ViewportUiState = { tool: 'wl', invert: false, presetId: 'auto', cinePlaying: false, cineFps: 12, hasSeries: false, aiView: 'original', errorMap: false };
 
@@ -127,6 +128,7 @@ export function App({ client }: { client: ApiClient }) {
         <nav className="tabs" aria-label="Views">
           <button type="button" data-testid="nav-viewer" className={view === 'viewer' ? 'tab active' : 'tab'} onClick={() => setView('viewer')}>Viewer</button>
           <button type="button" data-testid="nav-audit" className={view === 'audit' ? 'tab active' : 'tab'} onClick={() => setView('audit')}>Audit</button>
+          <button type="button" data-testid="nav-fl" className={view === 'fl' ? 'tab active' : 'tab'} onClick={() => setView('fl')}>Federation</button>
         </nav>
         {view === 'viewer' && <Toolbar viewport={viewport} ui={ui} />}
         <span className="spacer" />
@@ -173,6 +175,7 @@ export function App({ client }: { client: ApiClient }) {
         <AiPanel client={client} viewport={viewport} ui={ui} scan={scan} />
       </main>
       {view === 'audit' && <AuditPage client={client} />}
+      {view === 'fl' && <FlPage client={client} />}
     </div>
   );
 }

@@ -10,6 +10,7 @@ import { defaultDataDir, rendererDir } from '../../node/services/paths.js';
 import { createRouter, createServices } from '../node.js';
 import { API_BODY_LIMITS } from '../api.js';
 import { workerEngineProvider } from '../scan/service.js';
+import { workerFlLauncher } from '../fl/service.js';
 import { intFlag, parseArgs, UsageError } from '../../node/cli/args.js';
 import { makeOut } from '../../node/cli/output.js';
 import type { CliCommand } from '../../node/cli/commands.js';
@@ -38,13 +39,15 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
 
   // The inference engine runs in a worker_thread, started on the first scan (scan.* methods).
   const engine = workerEngineProvider();
-  const services = createServices({ dataDir, host: 'browser', engine });
+  // The FL agent runs in a worker_thread too, while the site's FL settings name a SuperLink (fl.* methods).
+  const services = createServices({ dataDir, host: 'browser', engine, flAgent: workerFlLauncher() });
   let closed = false;
   const shutdown = async (reason: string, host?: { close(): Promise<void> }): Promise<void> => {
     if (closed) return;
     closed = true;
     try {
       await host?.close();
+      await services.fl.close();
     } finally {
       services.close(reason);
       await engine.close().catch(() => undefined);
@@ -57,6 +60,7 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
       const demo = await importDemoDataOnFirstRun(services);
       if (demo) out.info(`Imported demo data: ${demo.imported} instance(s) in ${demo.studies.length} study(ies)${demo.errors.length ? `, ${demo.errors.length} error(s)` : ''}`);
     }
+    void services.fl.start();
     host = await startHttpHost({ router: createRouter(services), port, bindHost, staticDir: rendererDir(), bodyLimits: API_BODY_LIMITS });
   } catch (err) {
     await shutdown('startup failed');
