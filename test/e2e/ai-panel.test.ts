@@ -71,13 +71,18 @@ describe('AI panel end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
     await page.getByTestId('ai-scan-slice').click();
     const result = page.getByTestId('ai-result');
     await result.waitFor({ timeout: ENGINE_TIMEOUT_MS });
+    // Slice 1 is in intended use (axial brain MR) and under the out-of-distribution cut: answered.
+    assert.equal(await result.getAttribute('data-state'), 'answered');
+    assert.match((await page.getByTestId('ai-state').textContent()) ?? '', /^AnsweredIn intended use \(MR · BRAIN · axial \(0° tilt\) · 256×256\) and like the training data\.$/);
     const label = await result.getAttribute('data-label');
     assert.ok(label === 'tumour' || label === 'no-tumour', `label ${label}`);
     assert.match((await page.getByTestId('ai-label').textContent()) ?? '', /^(Tumour|No tumour)$/);
     assert.match((await page.getByTestId('ai-probability').textContent()) ?? '', /^\d{1,3}\.\d %$/);
     const flagged = (await result.getAttribute('data-flagged')) === 'true';
     const flagText = (await page.getByTestId('ai-flag').textContent()) ?? '';
-    assert.match(flagText, flagged ? /FLAGGED/ : /not flagged/);
+    // The detector is at chance against attacks (docs/ROBUSTNESS.md): its flag reads "unusual", not "adversarial".
+    assert.match(flagText, flagged ? /UNUSUAL.*Not evidence of an attack/ : /not flagged/);
+    assert.doesNotMatch(flagText, /adversarial/i);
     assert.match((await page.getByTestId('ai-score').textContent()) ?? '', /score [\d.e-]+ [>≤] threshold [\d.e-]+ \(mse|laplacian\)/);
     const models = (await page.getByTestId('ai-models').textContent()) ?? '';
     for (const name of ['classifier', 'mae', 'diffusion']) {

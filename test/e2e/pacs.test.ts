@@ -46,7 +46,9 @@ describe('PACS tab end-to-end', { skip }, () => {
       }
       // An earlier AI report on the PACS for three of its slices (one flagged), as another workstation would leave it.
       const result = (k: number): ScanResult => ({
-        sopInstanceUid: `${SERIES}.${k}`, seriesInstanceUid: SERIES, studyInstanceUid: STUDY, createdUtc: '', label: k === 6 ? 'tumour' : 'no-tumour',
+        sopInstanceUid: `${SERIES}.${k}`, seriesInstanceUid: SERIES, studyInstanceUid: STUDY, createdUtc: '', state: 'answered',
+        intendedUse: { status: 'in-use', summary: 'MR · axial' }, ood: null, securityAlert: k === 6, thresholdsSource: 'factory', thresholdsCreatedUtc: null,
+        label: k === 6 ? 'tumour' : 'no-tumour',
         probabilities: k === 6 ? [0.2, 0.8] : [0.9, 0.1], mode: 'adaptive', flagged: k === 6, score: k === 6 ? 0.05 : 0.01, threshold: 0.03,
         scoreKind: 'mse', tStar: k === 6 ? 80 : 0, steps: 0, timesteps: [], seed: 1, size: 64, input: new Float32Array(0), errorMap: null, purified: null,
         difference: null, models: [{ name: 'classifier', version: '1.0.0', sha256: 'cd'.repeat(32), trained: true }], ep: 'cpu',

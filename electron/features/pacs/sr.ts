@@ -123,8 +123,14 @@ function dicomDateTime(d: Date): { date: string; time: string } {
 
 function imageContainer(img: ReportImage): unknown {
   const r = img.result;
+  const source = { RelationshipType: 'CONTAINS', ValueType: 'IMAGE', ConceptNameCodeSequence: [SR_CODES.source], ReferencedSOPSequence: [{ ReferencedSOPClassUID: img.sopClassUid, ReferencedSOPInstanceUID: img.sopInstanceUid }] };
+  // Outside the AI's intended use (scan/intended-use.ts): the reason, and no finding or probability.
+  if (r.label === null || r.probabilities === null) {
+    const why = r.intendedUse?.status === 'outside' ? r.intendedUse.reasons.join('; ') : 'not an axial brain MR slice';
+    return container('CONTAINS', SR_CODES.imageResult, [source, text('CONTAINS', SR_CODES.comment, `Outside intended use: ${why}. No AI finding.`)]);
+  }
   const items: unknown[] = [
-    { RelationshipType: 'CONTAINS', ValueType: 'IMAGE', ConceptNameCodeSequence: [SR_CODES.source], ReferencedSOPSequence: [{ ReferencedSOPClassUID: img.sopClassUid, ReferencedSOPInstanceUID: img.sopInstanceUid }] },
+    source,
     codeItem('CONTAINS', SR_CODES.finding, r.label === 'tumour' ? SR_CODES.tumour : SR_CODES.noTumour),
     numItem('CONTAINS', SR_CODES.pTumour, r.probabilities[1] ?? 0, SR_CODES.unity),
     codeItem('CONTAINS', SR_CODES.detector, r.flagged ? SR_CODES.flagged : SR_CODES.notFlagged),
@@ -133,6 +139,7 @@ function imageContainer(img: ReportImage): unknown {
   if (r.threshold !== null) items.push(numItem('CONTAINS', SR_CODES.detectorThreshold, r.threshold, SR_CODES.unity));
   items.push(numItem('CONTAINS', SR_CODES.tStar, r.tStar, SR_CODES.steps));
   items.push(text('CONTAINS', SR_CODES.mode, r.mode));
+  if (r.state === 'unlike-training-data') items.push(text('CONTAINS', SR_CODES.comment, 'Unlike the training data: the AI may be wrong here.'));
   return container('CONTAINS', SR_CODES.imageResult, items);
 }
 

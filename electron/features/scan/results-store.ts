@@ -2,7 +2,9 @@
  * Stored scan results: a `scan_results` table in the study database (dataDir/studies.sqlite), so reopening a study
  * shows its results. Uses its own connection (WAL allows it next to the study store's) and creates the table if
  * missing; the study store's numbered migrations are not touched. Images are stored as little-endian float32 BLOBs.
- * Rows are appended (a re-scan adds a row); `forSeries` returns the latest per instance.
+ * Rows are appended (a re-scan adds a row); `forSeries` returns the latest per instance. Results stored before the
+ * intended-use gate existed (no `state`) are not returned: they may carry labels for slices the AI must not answer
+ * (sagittal, coronal, …); scanning again replaces them. A declined scan stores its state in the label column.
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
@@ -35,7 +37,7 @@ function blob(a: Float32Array | null): Buffer | null {
   return a ? Buffer.from(a.buffer, a.byteOffset, a.byteLength) : null;
 }
 function floats(b: Buffer | null): Float32Array | null {
-  if (!b) return null;
+  if (!b || b.byteLength === 0) return null;
   const copy = new Uint8Array(b.byteLength);
   copy.set(b);
   return new Float32Array(copy.buffer);
@@ -73,8 +75,8 @@ export class ScanResultStore {
     this.db
       .prepare(`INSERT INTO scan_results (sop_uid, series_uid, study_uid, created_utc, label, flagged, score, threshold, t_star, meta_json, input, error_map, purified, difference)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(r.sopInstanceUid, r.seriesInstanceUid, r.studyInstanceUid, r.createdUtc, r.label, r.flagged ? 1 : 0, r.score, r.threshold, r.tStar,
-        JSON.stringify(meta), blob(r.input), blob(r.errorMap), blob(r.purified), blob(r.difference));
+      .run(r.sopInstanceUid, r.seriesInstanceUid, r.studyInstanceUid, r.createdUtc, r.label ?? r.state, r.flagged ? 1 : 0, r.score, r.threshold, r.tStar,
+        JSON.stringify(meta), blob(r.input) ?? Buffer.alloc(0), blob(r.errorMap), blob(r.purified), blob(r.difference));
   }
 
   /** Latest result per instance of a series. */
@@ -83,13 +85,16 @@ export class ScanResultStore {
       .prepare(`SELECT meta_json, input, error_map, purified, difference FROM scan_results
                 WHERE id IN (SELECT max(id) FROM scan_results WHERE series_uid = ? GROUP BY sop_uid) ORDER BY id`)
       .all(seriesInstanceUid) as Row[];
-    return rows.map((row) => ({
-      ...(JSON.parse(row.meta_json) as Omit<ScanResult, (typeof IMAGE_KEYS)[number]>),
-      input: floats(row.input)!,
+    return rows.flatMap((row) => {
+      const meta = JSON.parse(row.meta_json) as Omit<ScanResult, (typeof IMAGE_KEYS)[number]>;
+      return meta.state === undefined ? [] : [{
+        ...meta,
+        input: floats(row.input),
       errorMap: floats(row.error_map),
       purified: floats(row.purified),
-      difference: floats(row.difference),
-    }));
+        difference: floats(row.difference),
+      }];
+    });
   }
 
   close(): void {

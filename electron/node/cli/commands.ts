@@ -12,6 +12,11 @@ export interface CliCommand {
   usage: string[];
   /** Runs with the arguments after the name; resolves to the exit status (0 ok, 1 failed, 2 usage). */
   run(argv: string[]): Promise<number>;
+  /**
+   * For commands that share a name (e.g. a product's `calibrate site` beside the research `calibrate --data`): the
+   * first command of that name whose `accepts` returns true, or that has none, runs.
+   */
+  accepts?(argv: readonly string[]): boolean;
 }
 
 export function helpText(commands: readonly CliCommand[]): string {
@@ -41,7 +46,7 @@ export async function runCli(commands: readonly CliCommand[], argv: readonly str
         process.stdout.write(`${version}\n`);
         return 0;
     }
-    const command = commands.find((c) => c.name === name);
+    const command = commands.find((c) => c.name === name && (c.accepts?.(rest) ?? true));
     if (!command) throw new UsageError(`unknown command "${name}"`);
     return await command.run(rest);
   } catch (err) {

@@ -26,12 +26,16 @@ export const LAB_COMMANDS: LabCommand[] = [
       'bench robustness --data DIR|synthetic  attacks (FGSM, PGD, adaptive PGD-EOT, BPDA, detector-aware) x defences;',
       '                [--split test|all] [--attack ...] [--eps 1/255,2/255] [--limit N] [--json]  resumable report folder',
       'bench train ...                        native-models training benchmark (against torch where installed)',
+      'bench detectors --data DIR [--eps 2/255,4/255] [--limit N]  attack-detector candidates: AUROC vs PGD-ℓ∞',
+      'bench trust --data DIR|--synthetic     clean images called tumour, flagged, out of distribution, alerted on',
     ],
     run: async ([which, ...rest]) => {
       if (which === 'train') return status(await (await import('./bench/train-bench.js')).benchTrainCommand(rest));
       if (which === 'latency') return status(await (await import('./bench/latency-bench.js')).benchLatencyCommand(rest));
       if (which === 'robustness') return status(await (await import('./bench/robustness-bench.js')).benchRobustnessCommand(rest));
-      process.stderr.write(`medfedpure: unknown bench "${which ?? ''}" (available: train, latency, robustness)\n`);
+      if (which === 'detectors') return status(await (await import('./bench/detector-study.js')).benchDetectorsCommand(rest));
+      if (which === 'trust') return status(await (await import('./bench/trust-bench.js')).benchTrustCommand(rest));
+      process.stderr.write(`medfedpure: unknown bench "${which ?? ''}" (available: train, latency, robustness, detectors, trust)\n`);
       return 2;
     },
   },

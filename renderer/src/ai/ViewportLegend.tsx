@@ -15,10 +15,12 @@ export function ViewportLegend({ viewport, ui, results }: { viewport: ViewportCo
   const ranges = resultRanges(result);
   const view = hasView(result, ui.aiView) ? ui.aiView : 'original';
   const heat = ui.errorMap && ranges.errorMap;
-  if (view === 'original' && !heat && !result.flagged) return null;
+  if (view === 'original' && !heat && !result.flagged && result.state === 'answered') return null;
   return (
     <div className="viewport-legend" data-testid="viewport-legend">
-      {result.flagged && <span className="badge bad" data-testid="viewport-flag">AI FLAGGED</span>}
+      {result.state === 'outside-intended-use' && <span className="badge muted-badge" data-testid="viewport-state">AI: OUTSIDE INTENDED USE</span>}
+      {result.state === 'unlike-training-data' && <span className="badge warn" data-testid="viewport-state">AI: UNLIKE TRAINING DATA</span>}
+      {result.flagged && <span className="badge warn" data-testid="viewport-flag" title="The detector's score is over its threshold: unusual, not evidence of an attack">AI: DETECTOR FLAG</span>}
       {view !== 'original' && (
         <span className="legend-view">{view === 'purified' ? 'PURIFIED' : 'DIFFERENCE purified − input'} · model space {result.size}×{result.size}</span>
       )}

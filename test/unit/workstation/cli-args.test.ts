@@ -43,4 +43,28 @@ describe('CLI plumbing', () => {
     const help = helpText(PRODUCT_COMMANDS);
     for (const name of ['serve', 'import', 'audit', 'scan']) assert.match(help, new RegExp(`^  ${name} `, 'm'));
   });
+
+  it('commands sharing a name: the first that accepts the arguments runs (calibrate site beside calibrate --data)', async () => {
+    const ran: string[] = [];
+    const table: CliCommand[] = [
+      { name: 'calibrate', usage: ['calibrate site'], accepts: (argv) => argv[0] === 'site', run: async () => (ran.push('site'), 0) },
+      { name: 'calibrate', usage: ['calibrate --data DIR'], run: async () => (ran.push('lab'), 0) },
+    ];
+    assert.equal(await runCli(table, ['calibrate', 'site', '--study', '1.2'], '1.0'), 0);
+    assert.equal(await runCli(table, ['calibrate', '--data', 'x'], '1.0'), 0);
+    assert.deepEqual(ran, ['site', 'lab']);
+    // The product's calibrate site refuses bad arguments before any model loads (exit 2).
+    const writes: string[] = [];
+    const original = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (writes.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      assert.equal(await runCli(PRODUCT_COMMANDS, ['calibrate', 'site', '--study'], '1.0'), 2);
+      assert.equal(await runCli(PRODUCT_COMMANDS, ['calibrate', 'site', '--series', 'a', '--study'], '1.0'), 2);
+      assert.equal(await runCli(PRODUCT_COMMANDS, ['calibrate', 'site', '--series', '1.2;rm'], '1.0'), 2);
+      assert.equal(await runCli(PRODUCT_COMMANDS, ['calibrate', 'site', '--series', '1.2', '--fpr', '0.7'], '1.0'), 2);
+    } finally {
+      process.stderr.write = original;
+    }
+    assert.match(writes.join(''), /--study needs at least one UID[\s\S]*exactly one of --series[\s\S]*not a DICOM UID[\s\S]*--fpr must be/);
+  });
 });

@@ -255,7 +255,9 @@ describe('AI report as a DICOM Comprehensive SR', () => {
   it('dsrdump reads it: finding, p(tumour), flag, score, threshold, t*, models, source references', () => {
     const result = (sop: string, flagged: boolean): ScanResult =>
       ({
-        sopInstanceUid: sop, seriesInstanceUid: '1.2.3', studyInstanceUid: '1.2', createdUtc: '', label: flagged ? 'tumour' : 'no-tumour',
+        sopInstanceUid: sop, seriesInstanceUid: '1.2.3', studyInstanceUid: '1.2', createdUtc: '', state: 'answered',
+        intendedUse: { status: 'in-use', summary: 'MR · BRAIN · axial (0° tilt) · 16×16' }, ood: null, securityAlert: flagged,
+        thresholdsSource: 'factory', thresholdsCreatedUtc: null, label: flagged ? 'tumour' : 'no-tumour',
         probabilities: [0.1234567891, 0.8765432109], mode: 'adaptive', flagged, score: 0.0123456789, threshold: 0.01, scoreKind: 'mse',
         tStar: flagged ? 120 : 0, steps: 0, timesteps: [], seed: 1, size: 16, input: new Float32Array(0), errorMap: null, purified: null, difference: null,
         models: [{ name: 'classifier', version: '1.0.0', sha256: 'ab'.repeat(32), trained: false }], ep: 'cpu',
@@ -283,6 +285,15 @@ describe('AI report as a DICOM Comprehensive SR', () => {
       { sopInstanceUid: '1.2.3.5', label: 'no-tumour', pTumour: 0.8765432109, flagged: false, score: 0.0123456789, threshold: 0.01, tStar: 0 },
     ]);
     assert.deepEqual(back.models, [{ name: 'classifier', version: '1.0.0', sha256: 'ab'.repeat(32), trained: false }]);
+    // A slice outside the AI's intended use is listed with its reason and no finding; reading back skips it.
+    const outside: ScanResult = { ...result('1.2.3.6', false), state: 'outside-intended-use', intendedUse: { status: 'outside', reasons: ['sagittal slice'] }, label: null, probabilities: null };
+    const withOutside = buildAnalysisReport({
+      patient: { id: 'P1', name: 'DOE^JANE' }, study: { studyInstanceUid: '1.2' }, sourceSeriesInstanceUid: '1.2.3',
+      images: [{ sopClassUid: '1.2.840.10008.5.1.4.1.1.4', sopInstanceUid: '1.2.3.6', result: outside }, { sopClassUid: '1.2.840.10008.5.1.4.1.1.4', sopInstanceUid: '1.2.3.5', result: result('1.2.3.5', false) }],
+      software: { name: 'MedFedPure Workstation', version: '0.1.0', workstation: 'ws1' },
+    });
+    assert.match(Buffer.from(withOutside.bytes).toString('latin1'), /Outside intended use: sagittal slice\. No AI finding\./);
+    assert.deepEqual(readAnalysisReport(withOutside.bytes)?.images.map((i) => i.sopInstanceUid), ['1.2.3.5']);
     assert.equal(readAnalysisReport(imageFile({ rows: 2, columns: 2, bitsAllocated: 16, raw: [1, 2, 3, 4] })), null);
     assert.equal(readAnalysisReport(new Uint8Array(300)), null);
     assert.equal(readAnalysisReport(r.bytes.subarray(0, 400)), null);

@@ -15,6 +15,8 @@ import { decodeFrameOffThread, readForImportOffThread } from '../dicom/decode-wo
 import { readForImport, readForImportSync, type ReadForImport } from '../dicom/read.js';
 import { DicomError } from '../dicom/errors.js';
 import type { InstanceHeader } from '../dicom/header.js';
+import { readImageFacts, type ImageFacts } from '../dicom/facts.js';
+import { parseDicomFile } from '../dicom/parse.js';
 import { LruCache } from '../../../node/store/lru.js';
 import { ObjectStore, sha256Hex } from './object-store.js';
 import { openDatabase, type Db, type Migration } from '../../../node/store/sqlite.js';
@@ -130,6 +132,8 @@ export class StudyStore {
   readonly objects: ObjectStore;
   private readonly db: Db;
   private readonly frames: LruCache<string, Frame>;
+  /** Header facts for the AI's intended-use check, a few hundred bytes each. */
+  private readonly facts = new LruCache<string, ImageFacts>(10_000, () => 1);
   private readonly offThread: boolean;
 
   private constructor(dataDir: string, opts: StudyStoreOptions) {
@@ -347,6 +351,17 @@ export class StudyStore {
     return { seriesInstanceUid: row.series_uid, studyInstanceUid: row.study_uid };
   }
 
+  /** What an intended-use check needs from an instance's header (modality, body part, orientation, image kind). */
+  getImageFacts(sopInstanceUid: string): ImageFacts {
+    const cached = this.facts.get(sopInstanceUid);
+    if (cached) return cached;
+    const row = this.db.prepare('SELECT object_sha256, source_name FROM instances WHERE sop_uid = ?').get(sopInstanceUid) as { object_sha256: string; source_name: string | null } | undefined;
+    if (!row) throw new ApiError('NOT_FOUND', `No instance ${sopInstanceUid}`);
+    const facts = readImageFacts(parseDicomFile(this.objects.get(row.object_sha256), row.source_name ?? sopInstanceUid));
+    this.facts.set(sopInstanceUid, facts);
+    return facts;
+  }
+
   /** The stored DICOM bytes of an instance. */
   getInstanceBytes(sopInstanceUid: string): Buffer {
     const row = this.db.prepare('SELECT object_sha256 FROM instances WHERE sop_uid = ?').get(sopInstanceUid) as { object_sha256: string } | undefined;
@@ -360,6 +375,7 @@ export class StudyStore {
 
   close(): void {
     this.frames.clear();
+    this.facts.clear();
     if (this.db.open) this.db.close();
   }
 }
