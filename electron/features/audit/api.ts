@@ -40,10 +40,13 @@ const auditQuery = object({
 
 export type AuditQuery = ReturnType<typeof auditQuery>;
 
+/** The raw audit log is for compliance officers and administrators. */
+const REVIEWERS = { roles: ['compliance', 'admin'] } as const;
+
 export const auditApi = defineFeatureApi({
   methods: {
-    'audit.list': method(auditQuery, returns<{ events: AuditEvent[]; total: number }>()),
-    'audit.verify': method(object({}), returns<AuditVerifyResult>()),
+    'audit.list': method(auditQuery, returns<{ events: AuditEvent[]; total: number }>(), REVIEWERS),
+    'audit.verify': method(object({}), returns<AuditVerifyResult>(), REVIEWERS),
   },
   events: {
     'audit.appended': event<{ seq: number; eventCode: string }>(),

@@ -87,17 +87,21 @@ export interface ImportResult {
   skipped?: number;
 }
 
+/** Patient images are for the radiologists (minimum necessary: admins and compliance officers do not read them). */
+const READERS = { roles: ['radiologist'] } as const;
+
 export const studiesApi = defineFeatureApi({
   methods: {
-    'studies.list': method(object({ query: optional(string({ max: 200 })) }), returns<StudySummary[]>()),
-    'studies.series': method(object({ studyInstanceUid: UID }), returns<SeriesSummary[]>()),
+    'studies.list': method(object({ query: optional(string({ max: 200 })) }), returns<StudySummary[]>(), READERS),
+    'studies.series': method(object({ studyInstanceUid: UID }), returns<SeriesSummary[]>(), READERS),
     /** Opening a series is audited (study access). Instances come sorted along the stack. */
-    'series.open': method(object({ seriesInstanceUid: UID }), returns<{ series: SeriesSummary; instances: InstanceSummary[] }>()),
-    'instances.frame': method(object({ sopInstanceUid: UID }), returns<Frame>()),
+    'series.open': method(object({ seriesInstanceUid: UID }), returns<{ series: SeriesSummary; instances: InstanceSummary[] }>(), READERS),
+    'instances.frame': method(object({ sopInstanceUid: UID }), returns<Frame>(), READERS),
     /** Import file bytes sent by the UI (browser upload or Electron drop). */
     'import.files': method(
       object({ files: arrayOf(object({ name: string({ min: 1, max: 1024 }), bytes: bytes({ max: 2 * 1024 ** 3 }) }), { max: 100_000 }) }),
       returns<ImportResult>(),
+      READERS,
     ),
   },
   events: {
