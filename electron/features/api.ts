@@ -18,6 +18,7 @@ import { auditApi } from './audit/api.js';
 import { scanApi } from './scan/api.js';
 import { studiesApi } from './studies/api.js';
 import { usersApi } from './users/api.js';
+import { decisionsApi } from './decisions/api.js';
 
 export type { ApiErrorBody, ApiErrorCode } from '../common/api-error.js';
 export type * from './app/api.js';
@@ -25,9 +26,10 @@ export type * from './audit/api.js';
 export type * from './scan/api.js';
 export type * from './studies/api.js';
 export type * from './users/api.js';
+export type * from './decisions/api.js';
 
 /** Every feature's declaration, in menu order. */
-export const FEATURE_APIS = [appApi, usersApi, studiesApi, auditApi, scanApi] as const;
+export const FEATURE_APIS = [appApi, usersApi, studiesApi, auditApi, scanApi, decisionsApi] as const;
 
 type Features = (typeof FEATURE_APIS)[number];
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;

@@ -33,6 +33,7 @@ import { dicomErrorToApiError } from './studies/dicom/errors.js';
 import { createStudiesService, type StudiesService } from './studies/service.js';
 import { StudyStore } from './studies/store/study-store.js';
 import { createUsersService, userErrorToApiError, type UsersService } from './users/service.js';
+import { createDecisionsService, type DecisionsService } from './decisions/service.js';
 import type { UserStoreOptions } from './users/user-store.js';
 
 export interface ServicesOptions {
@@ -72,6 +73,8 @@ export interface Services {
   readonly imports: StudiesService;
   readonly scan: ScanService;
   readonly users: UsersService;
+  /** Radiologists' decisions; `decisions.store` is the FL agent's ConfirmedCasesReader. */
+  readonly decisions: DecisionsService;
   /** Every feature's handlers, one per API method. */
   readonly handlers: Handlers<ApiMethods>;
   /** Audits Application Stop (when lifecycle auditing is on) and closes the databases. Idempotent. */
@@ -120,9 +123,13 @@ export function createServices(opts: ServicesOptions): Services {
   const imports = createStudiesService({ studies, audit, actor, events });
   const scan = createScanService({ dataDir, studies, audit, actor, events, engine: opts.engine });
   const users = createUsersService({ dataDir, audit, workstation, events, store: opts.users });
+  const decisions = createDecisionsService({
+    dataDir, audit, actor, events, latestResult: (sop) => scan.latest(sop), patientOfStudy: (uid) => studies.patientOfStudy(uid)?.patientId,
+  });
   const handlers: Handlers<ApiMethods> = {
     ...appHandlers(info),
     ...users.handlers,
+    ...decisions.handlers,
     ...imports.handlers,
     ...auditHandlers(audit),
     ...scan.handlers,
@@ -139,6 +146,7 @@ export function createServices(opts: ServicesOptions): Services {
     imports,
     scan,
     users,
+    decisions,
     handlers,
     close(reason = 'normal shutdown') {
       if (closed) return;
@@ -149,6 +157,7 @@ export function createServices(opts: ServicesOptions): Services {
         imports.close();
         scan.close();
         users.close();
+        decisions.close();
         studies.close();
         audit.close();
       }

@@ -1,6 +1,8 @@
 /**
- * The workstation shell: header with view switch, and two views — the viewer (import, study list, series
- * thumbnails, toolbar, viewport with AI overlays and slice marks, AI panel) and the audit review. Talks to the services only through `ApiClient`.
+ * The workstation shell for the signed-in user: header with the views their role may use, and the views — the
+ * viewer (radiologists: import, study list, series thumbnails, toolbar, viewport with AI overlays and slice marks,
+ * AI panel), the audit review (compliance officers, admins) and the accounts screen (admins). Talks to the services
+ * only through `ApiClient`; the host enforces the same roles.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ApiClient, AppInfo, ImportResult, SeriesSummary, StudySummary } from '../../electron/features/api.js';
@@ -9,6 +11,8 @@ import { SliceMarks } from './ai/SliceMarks.js';
 import { useScanResults } from './ai/useScanResults.js';
 import { ViewportLegend } from './ai/ViewportLegend.js';
 import { AuditPage } from './audit/AuditPage.js';
+import type { SessionControls } from './users/SessionGate.js';
+import { UsersPage } from './users/UsersPage.js';
 import { ImportControl } from './import/ImportControl.js';
 import { SeriesStrip } from './studies/SeriesStrip.js';
 import { StudyList } from './studies/StudyList.js';
@@ -23,12 +27,22 @@ import type { ViewportController, ViewportUiState } from './viewer/viewport-cont
 const FRAME_CACHE_BYTES = 256 * 1024 * 1024;
 const PREFETCH_CONCURRENCY = 4;
 
-type View = 'viewer' | 'audit';
+type View = 'viewer' | 'audit' | 'users';
+
+/** The views each role may open, first one the default (the host refuses the others anyway). */
+const VIEWS_BY_ROLE: Record<SessionControls['session']['role'], View[]> = {
+  radiologist: ['viewer'],
+  compliance: ['audit'],
+  admin: ['users', 'audit'],
+};
+const VIEW_LABEL: Record<View, string> = { viewer: 'Viewer', audit: 'Audit', users: 'Accounts' };
 
 const INITIAL_UI: ViewportUiState = { tool: 'wl', invert: false, presetId: 'auto', cinePlaying: false, cineFps: 12, hasSeries: false, aiView: 'original', errorMap: false };
 
-export function App({ client }: { client: ApiClient }) {
-  const [view, setView] = useState<View>('viewer');
+export function App({ client, session }: { client: ApiClient; session: SessionControls }) {
+  const views = VIEWS_BY_ROLE[session.session.role];
+  const reader = views.includes('viewer');
+  const [view, setView] = useState<View>(views[0]);
   const [info, setInfo] = useState<AppInfo | null>(null);
   const [studies, setStudies] = useState<StudySummary[]>([]);
   const [studiesLoading, setStudiesLoading] = useState(true);
@@ -41,7 +55,7 @@ export function App({ client }: { client: ApiClient }) {
   const [viewport, setViewport] = useState<ViewportController | null>(null);
   const viewportRef = useRef<ViewportController | null>(null);
 
-  const seriesUids = useMemo(() => series.map((s) => s.seriesInstanceUid), [series]);
+  const seriesUids = useMemo(() => (reader ? series.map((s) => s.seriesInstanceUid) : []), [series, reader]);
   const scan = useScanResults(client, seriesUids);
   useEffect(() => { viewport?.setScanResults(scan.results); }, [viewport, scan.results]);
 
@@ -52,20 +66,22 @@ export function App({ client }: { client: ApiClient }) {
   }, [client]);
 
   const loadStudies = useCallback(async () => {
+    if (!reader) return;
     try {
       const list = await client.invoke('studies.list', {});
       setStudies(list);
       setStudiesError(undefined);
       setSelectedStudy((cur) => (cur ? list.find((s) => s.studyInstanceUid === cur.studyInstanceUid) ?? cur : cur));
     } catch (e) {
+      if ((e as { code?: string }).code === 'UNAUTHORIZED') session.recheck();
       setStudiesError(`Could not load studies: ${errorMessage(e)}`);
     } finally {
       setStudiesLoading(false);
     }
-  }, [client]);
+  }, [client, reader, session]);
 
   useEffect(() => { void loadStudies(); }, [loadStudies]);
-  useEffect(() => client.on('studies.changed', () => void loadStudies()), [client, loadStudies]);
+  useEffect(() => (reader ? client.on('studies.changed', () => void loadStudies()) : undefined), [client, loadStudies, reader]);
 
   useEffect(() => (view === 'viewer' ? installHotkeys(() => viewportRef.current) : undefined), [view]);
 
@@ -103,16 +119,21 @@ export function App({ client }: { client: ApiClient }) {
       <header className="app-header">
         <span className="brand">MedFedPure Workstation</span>
         <nav className="tabs" aria-label="Views">
-          <button type="button" data-testid="nav-viewer" className={view === 'viewer' ? 'tab active' : 'tab'} onClick={() => setView('viewer')}>Viewer</button>
-          <button type="button" data-testid="nav-audit" className={view === 'audit' ? 'tab active' : 'tab'} onClick={() => setView('audit')}>Audit</button>
+          {views.map((v) => (
+            <button key={v} type="button" data-testid={`nav-${v}`} className={view === v ? 'tab active' : 'tab'} onClick={() => setView(v)}>{VIEW_LABEL[v]}</button>
+          ))}
         </nav>
         {view === 'viewer' && <Toolbar viewport={viewport} ui={ui} />}
         <span className="spacer" />
+        <span className="session-user" data-testid="who" data-username={session.session.username} data-role={session.session.role}>
+          {session.session.displayName} ({session.session.role})
+        </span>
+        <button type="button" data-testid="sign-out" onClick={session.signOut}>Sign out</button>
         <span className="who" title={info ? `data: ${info.dataDir}` : ''}>
-          {info ? `${info.user.id} (${info.user.role}) · ${info.workstation} · ${info.host} · v${info.version}` : ''}
+          {info ? `${info.workstation} · ${info.host} · v${info.version}` : ''}
         </span>
       </header>
-      <main className={view === 'viewer' ? 'viewer-layout' : 'viewer-layout hidden'} aria-hidden={view !== 'viewer'}>
+      {reader && <main className={view === 'viewer' ? 'viewer-layout' : 'viewer-layout hidden'} aria-hidden={view !== 'viewer'}>
         <aside className="left-panel">
           <ImportControl client={client} onImported={onImported} />
           <StudyList
@@ -138,8 +159,9 @@ export function App({ client }: { client: ApiClient }) {
           <footer className="hotkey-help" title={hotkeyHelp()}>{hotkeyHelp()}</footer>
         </div>
         <AiPanel client={client} viewport={viewport} ui={ui} scan={scan} />
-      </main>
+      </main>}
       {view === 'audit' && <AuditPage client={client} />}
+      {view === 'users' && <UsersPage client={client} self={session.session.username} />}
     </div>
   );
 }

@@ -20,7 +20,7 @@ import type { AuditStore, AuditEventInput } from '../audit/audit-store.js';
 import { EVENT_ID, MFP_EVENT_TYPE, PARTICIPANT } from '../audit/codes.js';
 import { securityAlert, type AuditActor } from '../audit/events.js';
 import type { StudyStore } from '../studies/store/study-store.js';
-import { ScanResultStore } from './results-store.js';
+import { ScanResultStore, type ScanResultHead } from './results-store.js';
 import type { EventSink } from '../../node/services/event-bus.js';
 import type { ApiEvents } from '../api.js';
 
@@ -57,6 +57,8 @@ export interface ScanService {
   run(sopInstanceUid: string): Promise<ScanResult>;
   status(): Promise<ScanStatus>;
   results(seriesInstanceUid: string): ScanResult[];
+  /** The latest stored result of one instance, without images (decisions refer to it). */
+  latest(sopInstanceUid: string): ScanResultHead | undefined;
   close(): void;
 }
 
@@ -152,6 +154,7 @@ export function createScanService(deps: {
     },
 
     results: (seriesInstanceUid) => store.forSeries(seriesInstanceUid),
+    latest: (sopInstanceUid) => store.latest(sopInstanceUid),
     close: () => store.close(),
   };
   return service;

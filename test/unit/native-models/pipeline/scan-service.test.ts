@@ -14,7 +14,7 @@ test('scan.run: frame → engine → stored, audited (inference + security alert
   const dir = mkdtempSync(join(tmpdir(), 'mfp-scan-'));
   const bundle = tinyBundle();
   const core = await EngineCore.create({ models: bundle, calibration: calibrationFor(bundle, 0), ep: 'cpu', threads: 1 });
-  const services = createServices({ dataDir: dir, host: 'browser', auditLifecycle: false, engine: async () => ({ scan: (r) => core.scan(r), status: async () => core.status() }) });
+  const services = createServices({ dataDir: dir, host: 'browser', auditLifecycle: false, user: { id: 'dr.scan', role: 'radiologist' }, engine: async () => ({ scan: (r) => core.scan(r), status: async () => core.status() }) });
   try {
     const raw = Array.from({ length: 20 * 24 }, (_, i) => (i * 37) % 200);
     await services.imports.importFiles([{ name: 'a.dcm', bytes: imageFile({ rows: 20, columns: 24, bitsAllocated: 16, raw, sopUid: '9.9.1', seriesUid: '9.9', studyUid: '9', windowCenter: 100, windowWidth: 200 }) }]);
