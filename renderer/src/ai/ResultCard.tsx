@@ -1,8 +1,12 @@
-/** The AI reading of one slice: label and probability, the detector's flag, models (with an untrained warning), EP, timings. */
-import type { ScanResult } from '../../../electron/features/api.js';
+/**
+ * The AI reading of one slice: label and probability, the detector's flag, the radiologist's decision on it
+ * (DecisionControls), models (with an untrained warning), EP, timings.
+ */
+import type { ApiClient, ScanResult } from '../../../electron/features/api.js';
+import { DecisionControls } from './DecisionControls.js';
 import { formatPercent, labelText, modelLine, predictedProbability, purifyLine, scoreLine, timingLines, untrainedModels } from './format.js';
 
-export function ResultCard({ result: r }: { result: ScanResult }) {
+export function ResultCard({ result: r, client }: { result: ScanResult; client: ApiClient }) {
   const untrained = untrainedModels(r.models);
   return (
     <div className="ai-result" data-testid="ai-result" data-label={r.label} data-flagged={String(r.flagged)}>
@@ -32,6 +36,8 @@ export function ResultCard({ result: r }: { result: ScanResult }) {
         <dt>Detector</dt><dd className="mono" data-testid="ai-score">{scoreLine(r)}</dd>
         <dt>Purifier</dt><dd className="mono" data-testid="ai-purify">{purifyLine(r)}</dd>
       </dl>
+
+      <DecisionControls client={client} result={r} />
 
       <h4>Models</h4>
       {untrained.length > 0 && (
