@@ -28,6 +28,7 @@ import { AuditStore } from './audit/audit-store.js';
 import { EVENT_TYPE } from './audit/codes.js';
 import { applicationActivity, securityAlert, type AuditActor } from './audit/events.js';
 import { auditHandlers } from './audit/service.js';
+import { ChainMonitor } from './audit/chain-monitor.js';
 import { createScanService, type ScanEngineProvider, type ScanService } from './scan/service.js';
 import { dicomErrorToApiError } from './studies/dicom/errors.js';
 import { createStudiesService, type StudiesService } from './studies/service.js';
@@ -119,6 +120,11 @@ export function createServices(opts: ServicesOptions): Services {
   }
   const lifecycle = opts.auditLifecycle ?? true;
   if (lifecycle) audit.append(applicationActivity(actor, 'start', { host: opts.host, version: info.version, pid: process.pid }));
+  // The chain is walked once now (a break found here is recorded and shown to every user until an admin
+  // acknowledges it), then checked row by row as rows are appended.
+  const monitor = new ChainMonitor(audit, actor);
+  monitor.verifyNow();
+  events.on('audit.appended', () => monitor.onAppended());
 
   const imports = createStudiesService({ studies, audit, actor, events });
   const scan = createScanService({ dataDir, studies, audit, actor, events, engine: opts.engine });
@@ -131,7 +137,7 @@ export function createServices(opts: ServicesOptions): Services {
     ...users.handlers,
     ...decisions.handlers,
     ...imports.handlers,
-    ...auditHandlers(audit),
+    ...auditHandlers({ audit, monitor, actor, workstation }),
     ...scan.handlers,
   };
 
