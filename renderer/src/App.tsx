@@ -11,6 +11,7 @@ import { SliceMarks } from './ai/SliceMarks.js';
 import { useScanResults } from './ai/useScanResults.js';
 import { ViewportLegend } from './ai/ViewportLegend.js';
 import { AuditPage } from './audit/AuditPage.js';
+import { ChainBanner } from './audit/ChainBanner.js';
 import type { SessionControls } from './users/SessionGate.js';
 import { UsersPage } from './users/UsersPage.js';
 import { ImportControl } from './import/ImportControl.js';
@@ -35,7 +36,7 @@ const VIEWS_BY_ROLE: Record<SessionControls['session']['role'], View[]> = {
   compliance: ['audit'],
   admin: ['users', 'audit'],
 };
-const VIEW_LABEL: Record<View, string> = { viewer: 'Viewer', audit: 'Audit', users: 'Accounts' };
+const VIEW_LABEL: Record<View, string> = { viewer: 'Viewer', audit: 'Compliance review', users: 'Accounts' };
 
 const INITIAL_UI: ViewportUiState = { tool: 'wl', invert: false, presetId: 'auto', cinePlaying: false, cineFps: 12, hasSeries: false, aiView: 'original', errorMap: false };
 
@@ -133,6 +134,7 @@ export function App({ client, session }: { client: ApiClient; session: SessionCo
           {info ? `${info.workstation} · ${info.host} · v${info.version}` : ''}
         </span>
       </header>
+      <ChainBanner client={client} isAdmin={session.session.role === 'admin'} />
       {reader && <main className={view === 'viewer' ? 'viewer-layout' : 'viewer-layout hidden'} aria-hidden={view !== 'viewer'}>
         <aside className="left-panel">
           <ImportControl client={client} onImported={onImported} />

@@ -134,8 +134,20 @@ export function createScanService(deps: {
       };
       deps.audit.append(inference);
       if (result.flagged) {
+        // A rescan of a slice already alerted on is linked to the first alert (repeatOf) and counted, so a review
+        // sees one incident per slice rather than one per scan.
+        let first: number | undefined;
+        let earlier = 0;
+        for (const e of deps.audit.iterate({ participant: sopInstanceUid, eventTypeCode: MFP_EVENT_TYPE.suspectedAdversarialInput.code })) {
+          if (!e.participants.some((p) => p.type === PARTICIPANT.sopInstanceUid && p.id === sopInstanceUid)) continue;
+          first ??= e.seq;
+          earlier++;
+        }
         deps.audit.append(securityAlert(deps.actor, MFP_EVENT_TYPE.suspectedAdversarialInput,
-          { ...details, message: 'MAE reconstruction error above the calibrated threshold; the image was purified before classification' },
+          {
+            ...details, message: 'MAE reconstruction error above the calibrated threshold; the image was purified before classification',
+            ...(first !== undefined ? { repeatOf: first, occurrence: earlier + 1 } : {}),
+          },
           { outcome: 'minor-failure', participants }));
       }
       deps.events.emit('scan.completed', { sopInstanceUid, ...where, label: result.label, flagged: result.flagged });

@@ -124,4 +124,16 @@ describe('decisions on AI results', () => {
       reader.close();
     }
   });
+
+  it('links a rescan\'s Security Alert to the slice\'s first one, and refuses a decision on the replaced result', async () => {
+    const old = scans[0]!;
+    await router.dispatch('scan.run', { sopInstanceUid: '9.9.1' }, rad);
+    await router.dispatch('scan.run', { sopInstanceUid: '9.9.1' }, rad);
+    const alerts = [...services.audit.iterate({ eventTypeCode: 'MFP-ADV', participant: '9.9.1' })];
+    assert.equal(alerts.length, 3);
+    assert.equal(alerts[0]!.details.repeatOf, undefined);
+    assert.deepEqual(alerts.slice(1).map((a) => [a.details.repeatOf, a.details.occurrence]), [[alerts[0]!.seq, 2], [alerts[0]!.seq, 3]]);
+    assert.equal(alerts[0]!.userId, 'rita');
+    await rejects(router.dispatch('decisions.record', { sopInstanceUid: '9.9.1', scanCreatedUtc: old.createdUtc, action: 'accept' }, rad), 'CONFLICT');
+  });
 });
