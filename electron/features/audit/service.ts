@@ -76,7 +76,6 @@ export function auditHandlers(deps: { audit: AuditStore; monitor: ChainMonitor; 
       const result = renderExport(audit, filter, req.format, { now: now(), auditSourceId: deps.workstation });
       audit.append({
         ...actor, eventId: EVENT_ID.export, action: 'R', outcome: 'success',
-        participants: filter.participant ? [{ type: 'AuditFilterParticipant', id: filter.participant }] : [],
         details: { format: req.format, filter, count: result.count, sha256: result.sha256, filename: result.filename, via: 'ui' },
       });
       return result;

@@ -233,6 +233,7 @@ export class UserStore {
     const token = randomBytes(32).toString('base64url');
     const key = sha256(token);
     const t = this.now();
+    this.db.prepare('UPDATE users SET last_sign_in_utc = ? WHERE username = ?').run(new Date(t).toISOString(), username);
     const session: Session = { id: key.slice(0, 16), username, createdMs: t, lastSeenMs: t };
     this.sessions.set(key, session);
     return { token, info: this.info(session, this.require(username)), sessionId: session.id };

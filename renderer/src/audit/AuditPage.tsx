@@ -82,7 +82,8 @@ export function AuditPage({ client }: { client: ApiClient }) {
   }, [client]);
 
   useEffect(() => { void load(); }, [load]);
-  useEffect(() => { void loadChain(); client.invoke('audit.facets', {}).then(setFacets, () => undefined); }, [client, loadChain]);
+  const loadFacets = useCallback(() => { client.invoke('audit.facets', {}).then(setFacets, () => undefined); }, [client]);
+  useEffect(() => { void loadChain(); loadFacets(); }, [loadChain, loadFacets]);
 
   // New events: the chain status follows at once; the table refreshes when showing the newest page (debounced).
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -91,9 +92,10 @@ export function AuditPage({ client }: { client: ApiClient }) {
     timer.current = setTimeout(() => {
       timer.current = null;
       void loadChain();
+      loadFacets();
       if (cursors.length === 1) void load();
     }, 300);
-  }), [client, cursors.length, load, loadChain]);
+  }), [client, cursors.length, load, loadChain, loadFacets]);
   useEffect(() => () => { if (timer.current) clearTimeout(timer.current); }, []);
 
   const apply = (f: Filter) => {

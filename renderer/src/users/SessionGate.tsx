@@ -36,6 +36,8 @@ export function SessionGate({ client, children }: { client: ApiClient; children:
   useEffect(() => { client.invoke('app.info', {}).then(setInfo, () => undefined); }, [client]);
 
   const signOut = useCallback(() => {
+    // Unmount the app first, so nothing it shows asks the host for more after the session ends.
+    setState({ kind: 'loading' });
     void client.invoke('users.signOut', {}).finally(() => setState({ kind: 'sign-in', notice: 'Signed out.' }));
   }, [client]);
   const recheck = useCallback(() => { void check('Your session has ended: sign in again.'); }, [check]);

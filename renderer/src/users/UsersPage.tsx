@@ -53,14 +53,14 @@ export function UsersPage({ client, self }: { client: ApiClient; self: string })
               <td>{ROLE_LABEL[u.role]}</td>
               <td>{u.disabled ? <span className="badge bad">disabled</span> : 'enabled'}</td>
               <td className="mono">{u.lastSignInUtc?.replace('T', ' ').replace(/\.\d+Z$/, 'Z') ?? '—'}</td>
-              <td className="row-actions">
+              <td><div className="row-actions">
                 {u.username !== self && (
                   <button type="button" data-testid="user-toggle" onClick={() => void act(`${u.username} ${u.disabled ? 'enabled' : 'disabled'}.`, () => client.invoke('users.setDisabled', { username: u.username, disabled: !u.disabled }))}>
                     {u.disabled ? 'Enable' : 'Disable'}
                   </button>
                 )}
                 <button type="button" data-testid="user-reset" onClick={() => reset(u)}>Reset password</button>
-              </td>
+              </div></td>
             </tr>
           ))}
         </tbody>
