@@ -240,7 +240,11 @@ export class AuditStore {
 
   /** Opens (creating if needed) the audit database. Missing triggers are re-created; see `missingTriggersAtOpen`. */
   static open(file: string, opts: AuditStoreOptions = {}): AuditStore {
-    return new AuditStore(openDatabase(file, MIGRATIONS), headAnchorPath(file), opts);
+    const db = openDatabase(file, MIGRATIONS);
+    // Fresh planner statistics for the review's filters (SQLite's advice for long-lived connections: optimize at
+    // open with 0x10002; it analyzes only tables whose statistics are missing or stale, so it is cheap when current).
+    db.pragma('optimize = 0x10002');
+    return new AuditStore(db, headAnchorPath(file), opts);
   }
 
   /** Trigger names that should exist but do not (someone dropped them). */

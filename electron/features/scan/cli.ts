@@ -6,9 +6,18 @@
  * service: stored and audited like a scan from the UI). Prints one row per image: file, label, p(tumour),
  * flagged, score/threshold, t*, ms — or with --json one JSON object per line. No label is ever read.
  * Exit status: 0 all scanned, 1 some failed (each named with its error code), 2 usage error.
+ *
+ * Every inference is audited, whatever the entry point: a stored series through the scan service; an image file here
+ * (the data folder's audit log: DCM 110100 / MFP-INF naming the file and its sha256, plus a 110113 / MFP-ADV Security
+ * Alert when flagged), as the OS account that ran the command (role 'os-account', details.via = 'cli').
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import { AuditStore } from '../audit/audit-store.js';
+import { EVENT_ID, MFP_EVENT_TYPE, PARTICIPANT } from '../audit/codes.js';
+import { securityAlert, type AuditActor } from '../audit/events.js';
 import { decodeDicomFile } from '../studies/dicom/decode.js';
 import { defaultDataDir } from '../../node/services/paths.js';
 import { createServices } from '../node.js';
@@ -66,9 +75,23 @@ export async function scanCommand(argv: readonly string[]): Promise<number> {
   const size = core.pipeline.size;
   const options = { mode: mode as (typeof MODES)[number], ...(seed !== undefined ? { seed } : {}) };
   if (!json && core.pipeline.models.mae.trained === false) process.stderr.write('note: untrained development models (no native-models/models/manifest.json) — results are not meaningful\n');
+  const files = positional.filter((p) => existsSync(p)).flatMap((p) => walk(resolve(p)));
+  const series = positional.filter((p) => !existsSync(p));
+  let audit: AuditStore | null = null;
+  let actor: AuditActor | null = null;
+  if (files.length > 0) {
+    const dataDir = resolve((flags['data-dir'] as string | undefined) ?? defaultDataDir());
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    audit = AuditStore.open(join(dataDir, 'audit.sqlite'));
+    let user = 'unknown';
+    try {
+      user = userInfo().username || user;
+    } catch {
+      /* keep 'unknown' */
+    }
+    actor = { userId: user, userRole: 'os-account', workstation: hostname() };
+  }
   try {
-    const files = positional.filter((p) => existsSync(p)).flatMap((p) => walk(resolve(p)));
-    const series = positional.filter((p) => !existsSync(p));
     // Submit all files at once: the engine queue batches them.
     await Promise.all(files.map(async (file) => {
       try {
@@ -76,6 +99,13 @@ export async function scanCommand(argv: readonly string[]): Promise<number> {
         const bytes = readFileSync(file);
         const image = sniffFormat(bytes) ? preprocessImageBytes(bytes, size, file) : preprocessFrame(decodeDicomFile(bytes, file), size);
         const r = await core.scan({ image, options });
+        const participants = [{ type: PARTICIPANT.file, id: file }];
+        const details = {
+          via: 'cli', sha256: createHash('sha256').update(bytes).digest('hex'), label: r.label, pTumour: r.probabilities[1], flagged: r.flagged, score: r.score,
+          threshold: r.threshold, tStar: r.tStar, mode: r.mode, seed: r.seed, ep: r.ep, models: r.models.map((m) => ({ name: m.name, version: m.version, sha256: m.sha256, trained: m.trained })),
+        };
+        audit!.append({ ...actor!, eventId: EVENT_ID.applicationActivity, eventTypeCode: MFP_EVENT_TYPE.aiInference, action: 'E', outcome: 'success', participants, details });
+        if (r.flagged) audit!.append(securityAlert(actor!, MFP_EVENT_TYPE.suspectedAdversarialInput, { ...details, message: 'MAE reconstruction error above the calibrated threshold' }, { participants }));
         print({ file, label: r.label, pTumour: r.probabilities[1], flagged: r.flagged, score: r.score, threshold: r.threshold, tStar: r.tStar, ms: performance.now() - t0 });
       } catch (e) {
         const code = (e as { code?: unknown }).code;
@@ -110,6 +140,7 @@ export async function scanCommand(argv: readonly string[]): Promise<number> {
       }
     }
   } finally {
+    audit?.close();
     await core.close();
   }
   if (!json) {

@@ -150,4 +150,19 @@ describe('medfedpure CLI', () => {
       assert.match(h.stdout, /^Usage: medfedpure/);
     }
   });
+
+  it('scan of an image file is audited in the data folder (inference, and a Security Alert when flagged)', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mfp-scan-cli-'));
+    const file = join(DEMO, 'T1_SAG', '001.dcm');
+    const r = cli(['scan', file, '--data-dir', dataDir, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const row = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { flagged: boolean };
+    const list = JSON.parse(cli(['audit', 'list', '--data-dir', dataDir, '--json']).stdout) as { events: Array<{ eventTypeCode?: { code: string }; userRole: string; participants: Array<{ id: string }>; details: { via: string; sha256: string } }> };
+    const types = list.events.map((e) => e.eventTypeCode?.code).reverse();
+    assert.deepEqual(types, row.flagged ? ['MFP-INF', 'MFP-ADV'] : ['MFP-INF']);
+    assert.equal(list.events.at(-1)!.participants[0]!.id, file);
+    assert.equal(list.events.at(-1)!.details.via, 'cli');
+    assert.match(list.events.at(-1)!.details.sha256, /^[0-9a-f]{64}$/);
+    assert.equal(list.events.at(-1)!.userRole, 'os-account');
+  });
 });
