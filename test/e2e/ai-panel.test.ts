@@ -111,7 +111,7 @@ describe('AI panel end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
     await page.getByTestId('ai-toggle-errormap').click();
     await page.waitForSelector('[data-testid=viewport][data-ai-error-map=false]');
 
-    // Slice 1 of the demo is out of the training distribution: the committed detector flags it (score/threshold ≈ 1.6 with the MAE and calibration of session 3).
+    // Slice 1 of the demo is out of the training distribution: the committed detector flags it (score/threshold ≈ 1.6 with the committed MAE and calibration).
     assert.ok(flagged, 'demo slice 1 is expected to be flagged by the committed detector, so that it has a purified image');
     await page.getByTestId('ai-view-purified').click();
     await page.waitForSelector('[data-testid=viewport][data-ai-view=purified]');

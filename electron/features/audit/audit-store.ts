@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { AuditEvent, AuditOutcome, AuditQuery, AuditVerifyResult, ChainBreak } from '../api.js';
 import { openDatabase, type Db, type Migration } from '../../node/store/sqlite.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../../../native-models/src/core/canonical-json.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 

@@ -33,7 +33,7 @@ list    shows the newest events (default 50).
 export  writes the events with from <= time < to (ISO 8601, e.g. 2026-01-05 or 2026-01-05T08:00:00Z) matching the
         other filters, oldest first, to stdout or FILE; audited as DCM 110106 Export.`;
 
-function openExisting(dataDirFlag: string | boolean | undefined): AuditStore | null {
+function openExisting(dataDirFlag: Parsed['flags'][string]): AuditStore | null {
   const file = join(resolve((dataDirFlag as string | undefined) ?? defaultDataDir()), 'audit.sqlite');
   if (!existsSync(file)) return null;
   return AuditStore.open(file, { repairTriggers: false });

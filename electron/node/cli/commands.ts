@@ -46,7 +46,8 @@ export async function runCli(commands: readonly CliCommand[], argv: readonly str
     return await command.run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`medfedpure: ${err.message}\nRun "medfedpure --help" for usage.\n`);
+      const known = commands.some((c) => c.name === name);
+      process.stderr.write(`medfedpure: ${err.message}\nRun "medfedpure ${known ? `${name} ` : ''}--help" for usage.\n`);
       return 2;
     }
     const code = (err as { code?: unknown }).code;

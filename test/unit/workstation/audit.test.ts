@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { AuditStore, computeEntryHash, GENESIS_HASH, headAnchorPath } from '../../../electron/features/audit/audit-store.js';
-import { canonicalJson } from '../../../electron/features/audit/canonical-json.js';
+import { canonicalJson } from '../../../native-models/src/core/canonical-json.js';
 import { EVENT_ID } from '../../../electron/features/audit/codes.js';
 import { applicationActivity, instancesAccessed } from '../../../electron/features/audit/events.js';
 import { createServices } from '../../../electron/features/node.js';

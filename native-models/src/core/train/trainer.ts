@@ -20,6 +20,7 @@
  */
 import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { canonicalJson } from '../canonical-json.js';
 import type { NamedWeights } from '../tensor.js';
 import { cloneWeights } from '../tensor.js';
 import type { Batch, EvalFn, StepFn } from './types.js';
@@ -131,10 +132,6 @@ function copyInto(dst: NamedWeights, src: NamedWeights, what: string): void {
     }
     t.data.set(s.data);
   }
-}
-
-function canonicalJson(v: unknown): string {
-  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
 }
 
 export async function train(o: TrainOptions): Promise<TrainResult> {

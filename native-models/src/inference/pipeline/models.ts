@@ -49,8 +49,8 @@ export interface HeldOutPerformance {
 }
 
 /**
- * The held-out figures of a manifest entry (`metrics.test`: count, accuracy, recallYes, recallNo and, in entries
- * written since session 4, accuracyCi95), or null when they are absent or not well-formed: a missing figure is
+ * The held-out figures of a manifest entry (`metrics.test`: count, accuracy, recallYes, recallNo and, where the
+ * entry has it, accuracyCi95), or null when they are absent or not well-formed: a missing figure is
  * shown as missing, never made up.
  */
 export function heldOutPerformance(entry: { split?: unknown; metrics?: unknown }): HeldOutPerformance | null {

@@ -20,7 +20,7 @@
  * Why this recipe (measured on group-val, 2026-11-29; native-models/models/README.md): the earlier, stronger one
  * (lr 2e-3, wd 0.05, label smoothing, ±15° / gamma / brightness, more noise) cost 4–7 points, and best-by-val
  * selection on the 55-group val part picked lucky early peaks. Group-val turned out to be an easy draw (96–98 % for
- * every recipe); the recipe study mode (`studyHoldout`, session 4) scores on group-val + the calibration holdout,
+ * every recipe); the recipe study mode (`studyHoldout`) scores on group-val + the calibration holdout,
  * where this recipe gets 85–86 % and 128-px input, stronger intensity augmentation and lesion synthesis did not
  * beat it (native-models/models/README.md).
  */
