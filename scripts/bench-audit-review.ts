@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AuditStore, computeEntryHash, GENESIS_HASH, headAnchorPath } from '../electron/features/audit/audit-store.js';
-import { canonicalJson } from '../electron/features/audit/canonical-json.js';
+import { canonicalJson } from '../native-models/src/core/canonical-json.js';
 import { exportChunks } from '../electron/features/audit/exporters.js';
 
 const rowsArg = process.argv.indexOf('--rows');
