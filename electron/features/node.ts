@@ -123,7 +123,7 @@ export function createServices(opts: ServicesOptions): Services {
   // The chain is walked once now (a break found here is recorded and shown to every user until an admin
   // acknowledges it), then checked row by row as rows are appended.
   const monitor = new ChainMonitor(audit, actor);
-  monitor.verifyNow();
+  monitor.start();
   events.on('audit.appended', () => monitor.onAppended());
 
   const imports = createStudiesService({ studies, audit, actor, events });
@@ -160,6 +160,7 @@ export function createServices(opts: ServicesOptions): Services {
       try {
         if (lifecycle) audit.append(applicationActivity(actor, 'stop', { reason, pid: process.pid }));
       } finally {
+        monitor.stop();
         imports.close();
         scan.close();
         users.close();

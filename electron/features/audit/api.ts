@@ -88,8 +88,10 @@ export interface ChainBreak {
 }
 
 export interface ChainStatus {
-  /** The chain verified from the first row to the newest one checked. */
+  /** The chain verified from the first row to the newest one checked (while `checking`: no break found so far). */
   ok: boolean;
+  /** The walk at start is still going through a long log. */
+  checking: boolean;
   /** Rows checked. */
   rows: number;
   firstBroken?: { seq: number; reason: string };

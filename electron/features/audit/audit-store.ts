@@ -401,49 +401,50 @@ export class AuditStore {
 
   /** Walks the whole chain in seq order; reports the first row whose contents or link do not match. */
   verify(): AuditVerifyResult {
+    const steps = this.verifySteps(Number.MAX_SAFE_INTEGER);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value.result;
+    }
+  }
+
+  /**
+   * The same walk as `verify`, `chunk` rows at a time: yields the rows checked so far after each chunk (a caller can
+   * let other work run between chunks: the connection is free between them), and returns the result with the last
+   * row it vouched for. Rows appended during the walk are walked too.
+   */
+  *verifySteps(chunk = 5000): Generator<number, { result: AuditVerifyResult; last: { seq: number; entryHash: string } }> {
     const anchor = readHeadAnchor(this.anchorFile);
     let expectedPrev = GENESIS_HASH;
     let previousSeq = 0;
     let rows = 0;
-    for (const r of this.db.prepare('SELECT * FROM audit_events ORDER BY seq').iterate() as IterableIterator<AuditRow>) {
-      rows++;
-      if (r.seq !== previousSeq + 1) {
-        return { ok: false, rows, firstBroken: { seq: r.seq, reason: `seq jumps from ${previousSeq} to ${r.seq}: row(s) removed before this one` } };
+    const stop = (seq: number, reason: string) => ({ result: { ok: false, rows, firstBroken: { seq, reason } }, last: { seq: previousSeq, entryHash: expectedPrev } });
+    const next = this.db.prepare('SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?');
+    for (;;) {
+      const batch = next.all(previousSeq, Math.min(chunk, 1_000_000)) as AuditRow[];
+      for (const r of batch) {
+        rows++;
+        if (r.seq !== previousSeq + 1) return stop(r.seq, `seq jumps from ${previousSeq} to ${r.seq}: row(s) removed before this one`);
+        const { entry_hash, ...rest } = r;
+        if (computeEntryHash(rest) !== entry_hash) return stop(r.seq, 'entry_hash does not match the row contents: this row was modified');
+        if (r.prev_hash !== expectedPrev) {
+          return stop(r.seq, previousSeq === 0 ? 'first row does not link to the genesis hash: rows removed before it' : `prev_hash does not match the entry_hash of row ${previousSeq}: that row or this one was altered, or rows were removed or reordered`);
+        }
+        if (anchor !== undefined && anchor !== 'unreadable' && r.seq === anchor.seq && entry_hash !== anchor.entryHash) {
+          return stop(r.seq, 'entry_hash differs from the head anchor: the log was rewritten from this row on');
+        }
+        expectedPrev = entry_hash;
+        previousSeq = r.seq;
       }
-      const { entry_hash, ...rest } = r;
-      if (computeEntryHash(rest) !== entry_hash) {
-        return { ok: false, rows, firstBroken: { seq: r.seq, reason: 'entry_hash does not match the row contents: this row was modified' } };
-      }
-      if (r.prev_hash !== expectedPrev) {
-        return {
-          ok: false,
-          rows,
-          firstBroken: {
-            seq: r.seq,
-            reason: previousSeq === 0 ? 'first row does not link to the genesis hash: rows removed before it' : `prev_hash does not match the entry_hash of row ${previousSeq}: that row or this one was altered, or rows were removed or reordered`,
-          },
-        };
-      }
-      if (anchor !== undefined && anchor !== 'unreadable' && r.seq === anchor.seq && entry_hash !== anchor.entryHash) {
-        return { ok: false, rows, firstBroken: { seq: r.seq, reason: 'entry_hash differs from the head anchor: the log was rewritten from this row on' } };
-      }
-      expectedPrev = entry_hash;
-      previousSeq = r.seq;
+      if (batch.length < Math.min(chunk, 1_000_000)) break;
+      yield rows;
     }
-    if (anchor === 'unreadable') {
-      return { ok: false, rows, firstBroken: { seq: previousSeq + 1, reason: `head anchor ${this.anchorFile} is unreadable: the end of the log cannot be confirmed` } };
-    }
-    if (anchor === undefined && rows > 0) {
-      return { ok: false, rows, firstBroken: { seq: previousSeq + 1, reason: `head anchor ${this.anchorFile} is missing: rows may have been removed from the end` } };
-    }
+    if (anchor === 'unreadable') return stop(previousSeq + 1, `head anchor ${this.anchorFile} is unreadable: the end of the log cannot be confirmed`);
+    if (anchor === undefined && rows > 0) return stop(previousSeq + 1, `head anchor ${this.anchorFile} is missing: rows may have been removed from the end`);
     if (anchor !== undefined && previousSeq < anchor.seq) {
-      return {
-        ok: false,
-        rows,
-        firstBroken: { seq: previousSeq + 1, reason: `rows ${previousSeq + 1}..${anchor.seq} are missing: the log was cut after row ${previousSeq} (head anchor records row ${anchor.seq})` },
-      };
+      return stop(previousSeq + 1, `rows ${previousSeq + 1}..${anchor.seq} are missing: the log was cut after row ${previousSeq} (head anchor records row ${anchor.seq})`);
     }
-    return { ok: true, rows };
+    return { result: { ok: true, rows }, last: { seq: previousSeq, entryHash: expectedPrev } };
   }
 
   count(): number {

@@ -1,7 +1,9 @@
 /**
- * The audit chain's live status. At start the whole chain is walked once; after that every appended row is checked
- * on its own (`verifyFrom` the last verified row), so the status every user sees is current without re-reading the
- * log. `verifyNow` walks it all again (rows edited in place after start are only caught by a full walk).
+ * The audit chain's live status. At start the whole chain is walked once (`start`: at once for a small log, in
+ * chunks between other work for a large one, so a long log does not hold up the host: the status says "checking"
+ * meanwhile); after that every appended row is checked on its own (`verifyFrom` the last verified row), so the
+ * status every user sees is current without re-reading the log. `verifyNow` walks it all again (rows edited in place
+ * after start are only caught by a full walk).
  *
  * A break — found at start or later — is recorded once (AuditStore.recordBreak) with a Security Alert row
  * (110113 / MFP-CHN, serious failure), and stays in `unacknowledged`, shown to every signed-in user, until an admin
@@ -20,6 +22,8 @@ export class ChainMonitor {
   private checkedUtc = '';
   private fullCheckUtc = '';
   private recording = false;
+  private checking = false;
+  private stopped = false;
 
   constructor(
     private readonly audit: AuditStore,
@@ -27,24 +31,61 @@ export class ChainMonitor {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Walks the whole chain; records a break if there is one. */
-  verifyNow(): ChainStatus {
-    const r = this.audit.verify();
-    this.fullCheckUtc = this.checkedUtc = this.now().toISOString();
-    this.rows = r.rows;
-    if (r.ok) {
-      this.broken = null;
-      this.verified = this.audit.head();
-      this.rows = this.verified.seq;
-    } else {
-      this.fail(r.firstBroken!);
+  /** The walk at start: synchronous up to `syncRows` rows, else in chunks of 5,000 between other work. */
+  start(syncRows = 20_000): void {
+    if (this.audit.count() <= syncRows) {
+      this.verifyNow();
+      return;
     }
-    return this.status();
+    this.checking = true;
+    const steps = this.audit.verifySteps(5000);
+    const step = (): void => {
+      if (this.stopped) return;
+      const r = steps.next();
+      if (!r.done) {
+        this.rows = r.value;
+        setImmediate(step);
+        return;
+      }
+      this.checking = false;
+      this.finish(r.value);
+    };
+    setImmediate(step);
+  }
+
+  /** Stops a walk in progress (the store is closing). */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Walks the whole chain now; records a break if there is one. */
+  verifyNow(): ChainStatus {
+    this.checking = false;
+    const steps = this.audit.verifySteps(Number.MAX_SAFE_INTEGER);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) {
+        this.finish(r.value);
+        return this.status();
+      }
+    }
+  }
+
+  private finish(r: { result: { ok: boolean; rows: number; firstBroken?: { seq: number; reason: string } }; last: { seq: number; entryHash: string } }): void {
+    this.fullCheckUtc = this.checkedUtc = this.now().toISOString();
+    this.rows = r.result.rows;
+    if (r.result.ok) {
+      this.broken = null;
+      this.verified = r.last;
+      this.onAppended(); // rows appended after the walk's last chunk
+    } else {
+      this.fail(r.result.firstBroken!);
+    }
   }
 
   /** Checks the rows appended since the last check (call after each append). */
   onAppended(): void {
-    if (this.broken || this.recording) return;
+    if (this.broken || this.recording || this.checking || this.verified.entryHash === '') return;
     const r = this.audit.verifyFrom(this.verified);
     this.checkedUtc = this.now().toISOString();
     if (r.ok) {
@@ -80,6 +121,7 @@ export class ChainMonitor {
     const breaks = this.audit.breaks();
     return {
       ok: this.broken === null,
+      checking: this.checking,
       rows: this.rows,
       ...(this.broken ? { firstBroken: this.broken } : {}),
       checkedUtc: this.checkedUtc,

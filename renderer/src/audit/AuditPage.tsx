@@ -230,6 +230,7 @@ export function AuditPage({ client }: { client: ApiClient }) {
 export function ChainBadge({ chain }: { chain: ChainStatus | null }) {
   if (!chain) return <span className="verify" data-testid="audit-verify-result">Chain: checking…</span>;
   const when = chain.checkedUtc.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  if (chain.ok && chain.checking) return <span className="verify" data-testid="audit-verify-result" data-ok="checking" role="status">Chain: checking… {chain.rows} rows so far</span>;
   if (chain.ok) {
     return <span className="verify ok" data-testid="audit-verify-result" data-ok="true" role="status" title={`last full check ${chain.fullCheckUtc}`}>✔ Chain intact · {chain.rows} rows · checked {when}</span>;
   }

@@ -15,6 +15,7 @@ import Database from 'better-sqlite3';
 import { ApiError } from '../../../electron/common/api-error.js';
 import type { AuditEvent, ChainStatus, ExportResult } from '../../../electron/features/api.js';
 import { AuditStore, type AuditEventInput } from '../../../electron/features/audit/audit-store.js';
+import { ChainMonitor } from '../../../electron/features/audit/chain-monitor.js';
 import { checkFhirR5AuditBundle, csvCell, exportChunks } from '../../../electron/features/audit/exporters.js';
 import { createRouter, createServices, type AppRouter, type Services } from '../../../electron/features/node.js';
 import type { Caller } from '../../../electron/node/router/call-context.js';
@@ -116,6 +117,18 @@ describe('audit review: search and exports', () => {
     assert.equal(store.search({ participant: '1.2.826.0.1.3680043.10.3' }).total, 0);
     // % and _ are not wildcards: the prefix is taken literally.
     assert.equal(store.search({ participant: '1.2.826.0.1.3680043.10._' }).total, 0);
+  });
+
+  it('walks a long chain in chunks at start without blocking, then checks each new row', async () => {
+    const monitor = new ChainMonitor(store, { userId: 'sys', userRole: 'os-account', workstation: 'ws1' });
+    monitor.start(10); // 60 rows > 10: in the background (chunks of 5,000 here means one chunk, then the end)
+    assert.equal(monitor.status().checking, true);
+    while (monitor.status().checking) await new Promise((r) => setImmediate(r));
+    assert.deepEqual([monitor.status().ok, monitor.status().rows], [true, all.length]);
+    const e = store.append({ eventId: { code: '110100', system: 'DCM', meaning: 'Application Activity' }, action: 'E', outcome: 'success', userId: 'u', userRole: 'r', workstation: 'w' });
+    monitor.onAppended();
+    assert.equal(monitor.status().rows, e.seq);
+    all.push(e);
   });
 
   it('CSV: RFC 4180, one row per event, formula-looking cells neutralised', () => {
