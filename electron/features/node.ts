@@ -29,6 +29,7 @@ import { EVENT_TYPE } from './audit/codes.js';
 import { applicationActivity, securityAlert, type AuditActor } from './audit/events.js';
 import { auditHandlers } from './audit/service.js';
 import { ChainMonitor } from './audit/chain-monitor.js';
+import { AuditForwarder, loadForwardingConfig } from './audit/forwarder.js';
 import { createScanService, type ScanEngineProvider, type ScanService } from './scan/service.js';
 import { dicomErrorToApiError } from './studies/dicom/errors.js';
 import { createStudiesService, type StudiesService } from './studies/service.js';
@@ -125,6 +126,20 @@ export function createServices(opts: ServicesOptions): Services {
   const monitor = new ChainMonitor(audit, actor);
   monitor.start();
   events.on('audit.appended', () => monitor.onAppended());
+  // Forwarding to the site's audit repository, when configured (audit/forwarder.ts): every row, in order.
+  let forwarder: AuditForwarder | null = null;
+  try {
+    const forwarding = loadForwardingConfig(dataDir, workstation);
+    if (forwarding) {
+      forwarder = new AuditForwarder(audit, join(dataDir, 'audit.sqlite.forwarded'), forwarding);
+      events.on('audit.appended', () => forwarder!.notify());
+      forwarder.notify();
+    }
+  } catch (err) {
+    audit.close();
+    studies.close();
+    throw err;
+  }
 
   const imports = createStudiesService({ studies, audit, actor, events });
   const scan = createScanService({ dataDir, studies, audit, actor, events, engine: opts.engine });
@@ -161,6 +176,7 @@ export function createServices(opts: ServicesOptions): Services {
         if (lifecycle) audit.append(applicationActivity(actor, 'stop', { reason, pid: process.pid }));
       } finally {
         monitor.stop();
+        forwarder?.stop();
         imports.close();
         scan.close();
         users.close();

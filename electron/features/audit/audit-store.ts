@@ -366,6 +366,11 @@ export class AuditStore {
     }
   }
 
+  /** Up to `limit` events after `seq`, oldest first (the forwarder's queue). */
+  after(seq: number, limit: number): AuditEvent[] {
+    return (this.db.prepare('SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?').all(seq, limit) as AuditRow[]).map(toEvent);
+  }
+
   /** The distinct event ids and users in the log (compliance review's filter choices). */
   facets(): { events: Array<{ code: string; meaning: string; count: number }>; users: Array<{ userId: string; userRole: string; count: number }> } {
     const events = this.db.prepare('SELECT event_code AS code, event_meaning AS meaning, count(*) AS count FROM audit_events GROUP BY event_code, event_meaning ORDER BY event_code').all() as Array<{ code: string; meaning: string; count: number }>;
