@@ -17,7 +17,7 @@
 import { loadYesNoFolder } from './data/folder.js';
 import { loadSynthetic, SYNTHETIC_CAVEAT } from './data/synthetic.js';
 import { TRAIN_HOLDOUT_SEED, groupSplit, trainHoldout, type DatasetSplit } from './data/split.js';
-import { Rng } from '../core/rng-mulberry.js';
+import { Rng } from '../core/rng.js';
 import { parseArgs, usage, UsageError, type FlagSpec } from '../core/cli-args.js';
 import { loadModelBundle, type LoadedModel } from '../inference/pipeline/models.js';
 import { PipelineError } from '../inference/pipeline/errors.js';

@@ -6,13 +6,13 @@ import { test } from 'node:test';
 import { linearRules } from '../../../native-models/src/core/autodiff/rules/linear.js';
 import assert from 'node:assert/strict';
 import { GraphBuilder, type Value } from '../../../native-models/src/core/graph/builder.js';
-import { gradCheck, mulberry32 } from '../../../native-models/src/core/autodiff/gradcheck.js';
+import { gradCheck, seededUniform } from '../../../native-models/src/core/autodiff/gradcheck.js';
 import { VJP_RULES } from '../../../native-models/src/core/autodiff/registry.js';
 import { backward } from '../../../native-models/src/core/autodiff/backward.js';
 import { groupNorm } from '../../../native-models/src/core/graph/layers.js';
 import type { Feed } from '../../../native-models/src/core/runtime/session.js';
 
-const rand = mulberry32(7);
+const rand = seededUniform(7);
 type Spec = { shape: number[]; lo?: number; hi?: number; awayFromZero?: number; distinct?: boolean };
 function data(s: Spec): Float32Array {
   const n = s.shape.reduce((p, q) => p * q, 1);

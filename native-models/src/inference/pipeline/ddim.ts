@@ -16,7 +16,7 @@
  */
 import { buildInference, type UnetConfig } from '../nets/unet.js';
 import { linearSchedule } from '../nets/diffusion-schedule.js';
-import { Rng } from '../../core/rng-mulberry.js';
+import { Rng } from '../../core/rng.js';
 import type { NamedWeights } from '../../core/tensor.js';
 import type { EpName } from '../../core/runtime/ep.js';
 import { BucketedSessions, bucketOf, padBatch } from './sessions.js';

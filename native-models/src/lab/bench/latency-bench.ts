@@ -19,7 +19,7 @@ import { readCalibration, PURIFICATION_DEFAULTS, CALIBRATION_FORMAT, type Calibr
 import { preprocessImageBytes, type ModelImage } from '../../inference/pipeline/preprocess.js';
 import { classifierFlops, maeFlops, unetFlops } from '../../inference/pipeline/flops.js';
 import { ddimTimesteps } from '../../inference/pipeline/tstar.js';
-import { Rng } from '../../core/rng-mulberry.js';
+import { Rng } from '../../core/rng.js';
 import { parseArgs, usage, UsageError, type FlagSpec } from '../../core/cli-args.js';
 
 const SPEC = {

@@ -17,7 +17,7 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as classifier from '../../inference/nets/classifier.js';
 import * as unet from '../../inference/nets/unet.js';
-import { Rng } from '../../core/rng-mulberry.js';
+import { Rng } from '../../core/rng.js';
 import { nchwcBlockSize } from '../../core/runtime/nchwc.js';
 import type { NamedWeights, TensorF32 } from '../../core/tensor.js';
 import type { StepFn } from '../../core/train/types.js';

@@ -15,7 +15,7 @@ import { Purifier, ddimSample } from '../../../../native-models/src/inference/pi
 import { ddimTimesteps } from '../../../../native-models/src/inference/pipeline/tstar.js';
 import { linearSchedule } from '../../../../native-models/src/inference/nets/diffusion-schedule.js';
 import * as unetNet from '../../../../native-models/src/inference/nets/unet.js';
-import { Rng as NetsRng } from '../../../../native-models/src/core/rng-mulberry.js';
+import { Rng as NetsRng } from '../../../../native-models/src/core/rng.js';
 import { gridPng } from '../../../../native-models/src/lab/recipes/png.js';
 import { betaSample, selectionScore, runClassifierRecipe } from '../../../../native-models/src/lab/recipes/classifier.js';
 import { renderModelCard, writeArtifact, DATA_LICENCE_NOTE } from '../../../../native-models/src/lab/recipes/card.js';
