@@ -145,7 +145,8 @@ export function createServices(opts: ServicesOptions): Services {
   const scan = createScanService({ dataDir, studies, audit, actor, events, engine: opts.engine });
   const users = createUsersService({ dataDir, audit, workstation, events, store: opts.users });
   const decisions = createDecisionsService({
-    dataDir, audit, actor, events, latestResult: (sop) => scan.latest(sop), patientOfStudy: (uid) => studies.patientOfStudy(uid)?.patientId,
+    dataDir, audit, actor, events, latestResult: (sop) => scan.latest(sop), resultInput: (sop) => scan.input(sop),
+    patientOfStudy: (uid) => studies.patientOfStudy(uid)?.patientId,
   });
   const handlers: Handlers<ApiMethods> = {
     ...appHandlers(info),

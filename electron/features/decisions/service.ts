@@ -19,9 +19,27 @@ import type { ScanResultHead } from '../scan/results-store.js';
 import type { DecisionAction, decisionsApi } from './api.js';
 import { DecisionStore } from './decision-store.js';
 
+/**
+ * A confirmed case as the FL agent's site data takes it (fl-agent/site/data.ts ConfirmedCase, by shape): the label
+ * as 0/1, who confirmed it and when, the patient as the group key, and the preprocessed model input the AI result
+ * was computed on (size × size, [0, 1]).
+ */
+export interface TrainingCase {
+  caseId: string;
+  label: 0 | 1;
+  confirmation: 'accepted' | 'corrected';
+  confirmedBy: string;
+  confirmedAt: string;
+  groupKey: string;
+  pixels: Float32Array;
+  side: number;
+}
+
 export interface DecisionsService {
   readonly store: DecisionStore;
   readonly handlers: FeatureHandlers<typeof decisionsApi>;
+  /** Every confirmed case with its pixels, for the FL agent (fl-agent's ConfirmedCases.list). */
+  trainingCases(): Promise<TrainingCase[]>;
   close(): void;
 }
 
@@ -32,6 +50,8 @@ export function createDecisionsService(deps: {
   audit: AuditStore;
   actor: AuditActor;
   latestResult: (sopInstanceUid: string) => ScanResultHead | undefined;
+  /** The preprocessed model input of a slice's latest result. */
+  resultInput: (sopInstanceUid: string) => { pixels: Float32Array; size: number } | undefined;
   patientOfStudy: (studyInstanceUid: string) => string | undefined;
   events: EventSink<{ 'decisions.changed': { sopInstanceUid: string; seriesInstanceUid: string; action: DecisionAction } }>;
   now?: () => Date;
@@ -94,5 +114,22 @@ export function createDecisionsService(deps: {
     'decisions.forSeries': (req) => store.forSeries(req.seriesInstanceUid),
   };
 
-  return { store, handlers, close: () => store.close() };
+  async function trainingCases(): Promise<TrainingCase[]> {
+    const out: TrainingCase[] = [];
+    for (let afterId = 0; ; ) {
+      const page = store.listConfirmedCases({ afterId, limit: 1000 });
+      for (const c of page) {
+        const input = deps.resultInput(c.sopInstanceUid);
+        if (!input) continue; // no stored result to take the pixels from: nothing to train on
+        out.push({
+          caseId: c.sopInstanceUid, label: c.label === 'tumour' ? 1 : 0, confirmation: c.source, confirmedBy: c.decidedBy, confirmedAt: c.decidedUtc,
+          groupKey: deps.patientOfStudy(c.studyInstanceUid) ?? c.studyInstanceUid, pixels: input.pixels, side: input.size,
+        });
+      }
+      if (page.length < 1000) return out;
+      afterId = page[page.length - 1]!.id;
+    }
+  }
+
+  return { store, handlers, trainingCases, close: () => store.close() };
 }

@@ -59,6 +59,8 @@ export interface ScanService {
   results(seriesInstanceUid: string): ScanResult[];
   /** The latest stored result of one instance, without images (decisions refer to it). */
   latest(sopInstanceUid: string): ScanResultHead | undefined;
+  /** The preprocessed model input of an instance's latest result (what the FL agent trains on). */
+  input(sopInstanceUid: string): { pixels: Float32Array; size: number } | undefined;
   close(): void;
 }
 
@@ -167,6 +169,7 @@ export function createScanService(deps: {
 
     results: (seriesInstanceUid) => store.forSeries(seriesInstanceUid),
     latest: (sopInstanceUid) => store.latest(sopInstanceUid),
+    input: (sopInstanceUid) => store.input(sopInstanceUid),
     close: () => store.close(),
   };
   return service;

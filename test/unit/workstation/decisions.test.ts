@@ -16,6 +16,7 @@ import type { Caller } from '../../../electron/node/router/call-context.js';
 import { EngineCore } from '../../../native-models/src/inference/engine/core.js';
 import { calibrationFor, tinyBundle } from '../native-models/pipeline/fixtures.js';
 import { imageFile } from './dicom-writer.js';
+import type { ConfirmedCases } from '../../../fl-agent/site/data.js';
 
 const FAST_HASH = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
@@ -104,6 +105,15 @@ describe('decisions on AI results', () => {
     assert.equal(override.details.reason, 'enhancing lesion missed');
     assert.equal(override.details.aiLabel, b.label);
     assert.equal(override.details.finalLabel, other(b.label));
+  });
+
+  it('hands the FL agent its confirmed cases with the pixels the AI saw, in the agent\'s own shape', async () => {
+    const agentSide: ConfirmedCases = { list: () => services.decisions.trainingCases() }; // type-checks against fl-agent
+    const cases = await agentSide.list();
+    assert.deepEqual(cases.map((c) => [c.caseId, c.confirmation, c.confirmedBy, c.groupKey]), [['9.9.1', 'accepted', 'rita', 'PAT-9'], ['9.9.2', 'corrected', 'rita', 'PAT-9']]);
+    assert.equal(cases[1]!.label, scans[1]!.label === 'tumour' ? 0 : 1, 'the corrected label');
+    assert.equal(cases[0]!.pixels.length, cases[0]!.side * cases[0]!.side);
+    assert.deepEqual(Array.from(cases[0]!.pixels), Array.from(scans[0]!.input));
   });
 
   it('a later decision replaces the slice\'s case; a dismissal withdraws it; history is kept', async () => {
