@@ -129,6 +129,7 @@ describe('users → decision → compliance review, end to end', { skip: CHROMIU
     await dec.waitFor();
     const types = await page.getByTestId('audit-row').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-event-code')}/${e.getAttribute('data-event-type')}/${e.getAttribute('data-user')}`));
     for (const t of ['110100/MFP-INF/dr.rita', '110113/MFP-ADV/dr.rita', '110100/MFP-DEC/dr.rita', '110103//dr.rita']) assert.ok(types.includes(t), `${t} in ${types.join(', ')}`);
+    assert.equal(await page.getByTestId('audit-per-day').getAttribute('data-days'), '1', 'events per day, by type');
     await dec.click();
     const detail = page.getByTestId('audit-detail');
     assert.equal(await detail.locator('[data-field=decision]').textContent(), 'override');

@@ -133,6 +133,8 @@ export const auditApi = defineFeatureApi({
     ),
     /** Event types and users present in the log, with counts (filter choices). */
     'audit.facets': method(object({}), returns<AuditFacets>(), REVIEWERS),
+    /** Matching events per UTC day and event id (the last 90 days with events), for the review's plot. */
+    'audit.perDay': method(object(auditFilterShape), returns<Array<{ day: string; code: string; meaning: string; count: number }>>(), REVIEWERS),
     /** The matching events in one format. Audited as DCM 110106 Export with the filter, count and sha256. */
     'audit.export': method(object({ ...auditFilterShape, format: oneOf(['csv', 'fhir', 'atna'] as const) }), returns<ExportResult>(), REVIEWERS),
     /** The chain's live verification status: every signed-in user sees it (a broken chain is everyone's business). */

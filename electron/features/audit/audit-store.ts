@@ -366,6 +366,17 @@ export class AuditStore {
     }
   }
 
+  /** Matching events per UTC day and event id, for the last `days` days that have any (oldest first). */
+  perDay(filter: AuditFilter, days = 90): Array<{ day: string; code: string; meaning: string; count: number }> {
+    const { parts, params } = this.where(filter);
+    const rows = this.db
+      .prepare(`SELECT substr(time_utc, 1, 10) AS day, event_code AS code, max(event_meaning) AS meaning, count(*) AS count FROM audit_events
+                ${parts.length ? `WHERE ${parts.join(' AND ')}` : ''} GROUP BY day, code ORDER BY day`)
+      .all(params) as Array<{ day: string; code: string; meaning: string; count: number }>;
+    const keep = new Set([...new Set(rows.map((r) => r.day))].slice(-days));
+    return rows.filter((r) => keep.has(r.day));
+  }
+
   /** Up to `limit` events after `seq`, oldest first (the forwarder's queue). */
   after(seq: number, limit: number): AuditEvent[] {
     return (this.db.prepare('SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?').all(seq, limit) as AuditRow[]).map(toEvent);

@@ -71,6 +71,7 @@ export function auditHandlers(deps: { audit: AuditStore; monitor: ChainMonitor; 
       return page;
     },
     'audit.facets': () => audit.facets(),
+    'audit.perDay': (req) => audit.perDay(filterOf(req)),
     'audit.export': (req) => {
       const filter = filterOf(req);
       const result = renderExport(audit, filter, req.format, { now: now(), auditSourceId: deps.workstation });

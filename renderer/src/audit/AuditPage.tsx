@@ -8,6 +8,7 @@
 import { Fragment, useCallback, useEffect, useRef, useState } from 'react';
 import type { ApiClient, AuditEvent, AuditFacets, ChainStatus, ExportFormat } from '../../../electron/features/api.js';
 import { errorMessage } from '../util.js';
+import { EventsPerDay, type DayCount } from './EventsPerDay.js';
 
 const PAGE_SIZE = 50;
 
@@ -56,6 +57,7 @@ export function AuditPage({ client }: { client: ApiClient }) {
   const [chain, setChain] = useState<ChainStatus | null>(null);
   const [verifying, setVerifying] = useState(false);
   const [exported, setExported] = useState<string | null>(null);
+  const [perDay, setPerDay] = useState<DayCount[]>([]);
 
   const beforeSeq = cursors[cursors.length - 1];
 
@@ -66,6 +68,7 @@ export function AuditPage({ client }: { client: ApiClient }) {
       const res = await client.invoke('audit.search', { ...request(applied), limit: PAGE_SIZE, ...(beforeSeq !== undefined ? { beforeSeq } : {}) });
       setEvents(res.events);
       setTotal(res.total);
+      if (beforeSeq === undefined) client.invoke('audit.perDay', request(applied)).then(setPerDay, () => undefined);
     } catch (e) {
       setError(errorMessage(e));
     } finally {
@@ -173,6 +176,7 @@ export function AuditPage({ client }: { client: ApiClient }) {
         <button type="submit" className="primary" data-testid="audit-apply">Apply</button>
         <button type="button" onClick={() => { setDraft(EMPTY); apply(EMPTY); }}>Clear</button>
       </form>
+      <EventsPerDay data={perDay} />
       {error && <div className="error" role="alert" data-testid="audit-error">{error}</div>}
       {exported && <div className="muted" data-testid="audit-exported">{exported}</div>}
       <div className="audit-paging">

@@ -131,6 +131,14 @@ describe('audit review: search and exports', () => {
     all.push(e);
   });
 
+  it('counts matching events per day and event id (the review\'s plot)', () => {
+    const got = store.perDay({ userId: 'raj' });
+    const want = new Map<string, number>();
+    for (const e of all.filter((x) => x.userId === 'raj')) want.set(`${e.timeUtc.slice(0, 10)} ${e.eventId.code}`, (want.get(`${e.timeUtc.slice(0, 10)} ${e.eventId.code}`) ?? 0) + 1);
+    assert.deepEqual(new Map(got.map((r) => [`${r.day} ${r.code}`, r.count])), want);
+    assert.deepEqual(store.perDay({}, 2).map((r) => r.day).filter((d, i, a) => a.indexOf(d) === i).length, 2, 'the last N days only');
+  });
+
   it('CSV: RFC 4180, one row per event, formula-looking cells neutralised', () => {
     const text = [...exportChunks(store.iterate({ userId: 'raj' }), 'csv', { generatedUtc: '2026-01-10T00:00:00.000Z', auditSourceId: 'ws1' })].join('');
     const rows = parseCsv(text);
