@@ -23,7 +23,9 @@ export function EventsPerDay({ data }: { data: readonly DayCount[] }) {
   const max = Math.max(...totals.values());
   const W = 600;
   const H = 70;
-  const bw = W / days.length;
+  // At least 30 slots, newest at the right, so a few days do not stretch into slabs.
+  const bw = W / Math.max(days.length, 30);
+  const x0 = W - days.length * bw;
   const bars: ReactNode[] = [];
   days.forEach((day, i) => {
     let y = H;
@@ -32,7 +34,7 @@ export function EventsPerDay({ data }: { data: readonly DayCount[] }) {
       if (n === 0) continue;
       const h = (n / max) * H;
       y -= h;
-      bars.push(<rect key={`${day}-${code}`} x={i * bw + bw * 0.1} y={y} width={bw * 0.8} height={h} fill={colour.get(code)}><title>{`${day}: ${n} × ${code}`}</title></rect>);
+      bars.push(<rect key={`${day}-${code}`} x={x0 + i * bw + bw * 0.1} y={y} width={bw * 0.8} height={h} fill={colour.get(code)}><title>{`${day}: ${n} × ${code}`}</title></rect>);
     }
   });
   return (
