@@ -15,6 +15,7 @@ import type { ApiClientOf, EventSpecs, EventTable, MethodAccess, MethodSpecs, Me
 import type { Check } from '../common/validate.js';
 import { appApi } from './app/api.js';
 import { auditApi } from './audit/api.js';
+import { pacsApi } from './pacs/api.js';
 import { scanApi } from './scan/api.js';
 import { studiesApi } from './studies/api.js';
 import { usersApi } from './users/api.js';
@@ -23,13 +24,14 @@ import { decisionsApi } from './decisions/api.js';
 export type { ApiErrorBody, ApiErrorCode } from '../common/api-error.js';
 export type * from './app/api.js';
 export type * from './audit/api.js';
+export type * from './pacs/api.js';
 export type * from './scan/api.js';
 export type * from './studies/api.js';
 export type * from './users/api.js';
 export type * from './decisions/api.js';
 
 /** Every feature's declaration, in menu order. */
-export const FEATURE_APIS = [appApi, usersApi, studiesApi, auditApi, scanApi, decisionsApi] as const;
+export const FEATURE_APIS = [appApi, usersApi, studiesApi, auditApi, scanApi, decisionsApi, pacsApi] as const;
 
 type Features = (typeof FEATURE_APIS)[number];
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;

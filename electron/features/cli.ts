@@ -6,12 +6,13 @@ import { runCli, type CliCommand } from '../node/cli/commands.js';
 import { appVersion } from '../node/services/paths.js';
 import { appCommands } from './app/serve.js';
 import { auditCommands } from './audit/cli.js';
+import { pacsCommands } from './pacs/cli.js';
 import { scanCommands } from './scan/cli.js';
 import { studiesCommands } from './studies/cli.js';
 import { usersCommands } from './users/cli.js';
 
 /** Every product command, in help order. */
-export const PRODUCT_COMMANDS: readonly CliCommand[] = [...appCommands, ...usersCommands, ...studiesCommands, ...auditCommands, ...scanCommands];
+export const PRODUCT_COMMANDS: readonly CliCommand[] = [...appCommands, ...usersCommands, ...studiesCommands, ...auditCommands, ...scanCommands, ...pacsCommands];
 
 export function main(argv: string[], extra: readonly CliCommand[] = []): Promise<number> {
   return runCli([...PRODUCT_COMMANDS, ...extra], argv, appVersion());

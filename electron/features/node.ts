@@ -30,6 +30,8 @@ import { applicationActivity, securityAlert, type AuditActor } from './audit/eve
 import { auditHandlers } from './audit/service.js';
 import { ChainMonitor } from './audit/chain-monitor.js';
 import { AuditForwarder, loadForwardingConfig } from './audit/forwarder.js';
+import { pacsErrorToApiError } from './pacs/errors.js';
+import { createPacsService, type PacsService } from './pacs/service.js';
 import { createScanService, type ScanEngineProvider, type ScanService } from './scan/service.js';
 import { dicomErrorToApiError } from './studies/dicom/errors.js';
 import { createStudiesService, type StudiesService } from './studies/service.js';
@@ -77,6 +79,7 @@ export interface Services {
   readonly users: UsersService;
   /** Radiologists' decisions; `decisions.store` is the FL agent's ConfirmedCasesReader. */
   readonly decisions: DecisionsService;
+  readonly pacs: PacsService;
   /** Every feature's handlers, one per API method. */
   readonly handlers: Handlers<ApiMethods>;
   /** Audits Application Stop (when lifecycle auditing is on) and closes the databases. Idempotent. */
@@ -148,6 +151,9 @@ export function createServices(opts: ServicesOptions): Services {
     dataDir, audit, actor, events, latestResult: (sop) => scan.latest(sop), resultInput: (sop) => scan.input(sop),
     patientOfStudy: (uid) => studies.patientOfStudy(uid)?.patientId,
   });
+  const pacs = createPacsService({
+    dataDir, studies, audit, actor, events, scanResults: (s) => scan.results(s), software: { name: info.name, version: info.version, workstation },
+  });
   const handlers: Handlers<ApiMethods> = {
     ...appHandlers(info),
     ...users.handlers,
@@ -155,6 +161,7 @@ export function createServices(opts: ServicesOptions): Services {
     ...imports.handlers,
     ...auditHandlers({ audit, monitor, actor, workstation }),
     ...scan.handlers,
+    ...pacs.handlers,
   };
 
   let closed = false;
@@ -169,6 +176,7 @@ export function createServices(opts: ServicesOptions): Services {
     scan,
     users,
     decisions,
+    pacs,
     handlers,
     close(reason = 'normal shutdown') {
       if (closed) return;
@@ -182,6 +190,7 @@ export function createServices(opts: ServicesOptions): Services {
         scan.close();
         users.close();
         decisions.close();
+        pacs.close();
         studies.close();
         audit.close();
       }
@@ -198,7 +207,7 @@ export function createRouter(services: Services, opts: Pick<RouterOptions, 'logE
     access: API_ACCESS,
     authenticate: (token) => services.users.authenticate(token),
     localPrincipal: services.localPrincipal,
-    errorMappers: [dicomErrorToApiError, userErrorToApiError],
+    errorMappers: [dicomErrorToApiError, pacsErrorToApiError, userErrorToApiError],
   });
 }
 

@@ -15,6 +15,7 @@ import { ChainBanner } from './audit/ChainBanner.js';
 import type { SessionControls } from './users/SessionGate.js';
 import { UsersPage } from './users/UsersPage.js';
 import { ImportControl } from './import/ImportControl.js';
+import { PacsPanel } from './pacs/PacsPanel.js';
 import { SeriesStrip } from './studies/SeriesStrip.js';
 import { StudyList } from './studies/StudyList.js';
 import { errorMessage } from './util.js';
@@ -49,6 +50,8 @@ export function App({ client, session }: { client: ApiClient; session: SessionCo
   const [studiesLoading, setStudiesLoading] = useState(true);
   const [studiesError, setStudiesError] = useState<string | undefined>();
   const [query, setQuery] = useState('');
+  const [leftTab, setLeftTab] = useState<'local' | 'pacs'>('local');
+  const [pacsMarks, setPacsMarks] = useState<Map<string, { endpointId: string; local: 'none' | 'partial' | 'complete'; stored: boolean }>>(new Map());
   const [selectedStudy, setSelectedStudy] = useState<StudySummary | null>(null);
   const [series, setSeries] = useState<SeriesSummary[]>([]);
   const [activeSeriesUid, setActiveSeriesUid] = useState<string | null>(null);
@@ -81,8 +84,14 @@ export function App({ client, session }: { client: ApiClient; session: SessionCo
     }
   }, [client, reader, session]);
 
-  useEffect(() => { void loadStudies(); }, [loadStudies]);
+  const loadPacsMarks = useCallback(() => {
+    if (!reader) return;
+    client.invoke('pacs.localStates', {}).then((list) => setPacsMarks(new Map(list.map((m) => [m.studyInstanceUid, m]))), () => { /* no marker */ });
+  }, [client, reader]);
+
+  useEffect(() => { void loadStudies(); loadPacsMarks(); }, [loadStudies, loadPacsMarks]);
   useEffect(() => (reader ? client.on('studies.changed', () => void loadStudies()) : undefined), [client, loadStudies, reader]);
+  useEffect(() => (reader ? client.on('pacs.progress', (j) => { if (j.state !== 'running') loadPacsMarks(); }) : undefined), [client, loadPacsMarks, reader]);
 
   useEffect(() => (view === 'viewer' ? installHotkeys(() => viewportRef.current) : undefined), [view]);
 
@@ -109,6 +118,20 @@ export function App({ client, session }: { client: ApiClient; session: SessionCo
       setStudiesError(`Could not load series: ${errorMessage(e)}`);
     }
   }, [client, openSeries]);
+
+  /** "Open" on a retrieved PACS study: back to the local list, with that study opened. */
+  const openRetrieved = useCallback(async (studyInstanceUid: string) => {
+    setLeftTab('local');
+    setQuery('');
+    try {
+      const list = await client.invoke('studies.list', {});
+      setStudies(list);
+      const study = list.find((s) => s.studyInstanceUid === studyInstanceUid);
+      if (study) await selectStudy(study);
+    } catch (e) {
+      setStudiesError(`Could not load studies: ${errorMessage(e)}`);
+    }
+  }, [client, selectStudy]);
 
   const onImported = useCallback((r: ImportResult) => {
     void loadStudies();
@@ -137,16 +160,27 @@ export function App({ client, session }: { client: ApiClient; session: SessionCo
       <ChainBanner client={client} isAdmin={session.session.role === 'admin'} />
       {reader && <main className={view === 'viewer' ? 'viewer-layout' : 'viewer-layout hidden'} aria-hidden={view !== 'viewer'}>
         <aside className="left-panel">
-          <ImportControl client={client} onImported={onImported} />
-          <StudyList
-            studies={studies}
-            query={query}
-            onQuery={setQuery}
-            selectedUid={selectedStudy?.studyInstanceUid ?? null}
-            onSelect={(s) => void selectStudy(s)}
-            loading={studiesLoading}
-            error={studiesError}
-          />
+          <div className="segmented left-tabs" role="tablist" aria-label="Study source">
+            <button type="button" role="tab" aria-selected={leftTab === 'local'} data-testid="tab-local" className={leftTab === 'local' ? 'active' : ''} onClick={() => setLeftTab('local')}>Local</button>
+            <button type="button" role="tab" aria-selected={leftTab === 'pacs'} data-testid="tab-pacs" className={leftTab === 'pacs' ? 'active' : ''} onClick={() => setLeftTab('pacs')}>PACS</button>
+          </div>
+          {/* Both panes stay mounted, so a PACS search and its results survive a look at the local list. */}
+          <div className={leftTab === 'local' ? 'left-pane' : 'left-pane hidden'}>
+            <ImportControl client={client} onImported={onImported} />
+            <StudyList
+              studies={studies}
+              query={query}
+              onQuery={setQuery}
+              selectedUid={selectedStudy?.studyInstanceUid ?? null}
+              onSelect={(s) => void selectStudy(s)}
+              loading={studiesLoading}
+              error={studiesError}
+              pacsMarks={pacsMarks}
+            />
+          </div>
+          <div className={leftTab === 'pacs' ? 'left-pane' : 'left-pane hidden'}>
+            <PacsPanel client={client} onOpenStudy={(uid) => void openRetrieved(uid)} openSeriesUid={ui.hasSeries ? activeSeriesUid : null} />
+          </div>
         </aside>
         <div className="center">
           {selectedStudy && (

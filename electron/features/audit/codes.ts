@@ -15,6 +15,7 @@ export const EVENT_ID = {
   instancesAccessed: dcm('110103', 'DICOM Instances Accessed'),
   export: dcm('110106', 'Export'),
   import: dcm('110107', 'Import'),
+  query: dcm('110112', 'Query'),
   securityAlert: dcm('110113', 'Security Alert'),
   userAuthentication: dcm('110114', 'User Authentication'),
 } as const;
