@@ -17,7 +17,6 @@
  *
  * Exit status: 0 after a clean stop, 1 when refused or failed, 2 on a usage error.
  */
-import { parseArgs } from 'node:util';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,32 +26,59 @@ import { checkPolicy, DEFAULT_POLICY, type SitePolicy } from './site/policy.js';
 import { fromYesNoFolder } from './site/data.js';
 import { DEFAULT_LOCAL_TRAINING } from './train/local-trainer.js';
 import type { AuditEvent, AuditSink } from './site/audit.js';
+import { intFlag, parseArgs, usage, UsageError, type FlagSpec } from '../native-models/src/core/cli-args.js';
 import * as classifier from '../native-models/src/inference/nets/classifier.js';
 import { loadWeights } from '../native-models/src/core/weights-io.js';
 import { encodeNpyF32 } from './protocol/npy.js';
 import { loadOrCreateNodeKey, openSshPublicKey } from './protocol/auth.js';
 import { sharedNames, weightsSha256 } from './model/shared-layers.js';
 
+const JOIN_SPEC = {
+  superlink: { kind: 'string', value: 'HOST:PORT', help: "the federation's SuperLink (Fleet API, Flower's default port 9092)" },
+  data: { kind: 'string', value: 'DIR', help: 'training cases: a folder with yes/ and no/ images' },
+  'root-ca': { kind: 'string', value: 'FILE', help: 'PEM root certificate the SuperLink\'s TLS certificate must chain to' },
+  insecure: { kind: 'boolean', help: 'plain-text gRPC, for local trials only' },
+  'state-dir': { kind: 'string', value: 'DIR', help: 'node key, local model, privacy ledger, fl-audit.jsonl (default <data dir>/fl)' },
+  'data-dir': { kind: 'string', value: 'DIR', help: 'the app data directory (default $MEDFEDPURE_DATA_DIR, else per user)' },
+  policy: { kind: 'string', value: 'FILE', help: 'site policy JSON (run ids, schedule, caps, privacy)' },
+  threads: { kind: 'string', value: 'N', help: 'onnxruntime threads for local training (default 2)' },
+  'max-round-seconds': { kind: 'string', value: 'S', help: 'local-training time budget per round (default 600)' },
+  noise: { kind: 'string', value: 'Z', help: 'local Gaussian noise multiplier (default 0: none)' },
+  'clipping-norm': { kind: 'string', value: 'C', help: 'clipping norm when the server sends none (needed for --noise)' },
+  'max-messages': { kind: 'string', value: 'N', help: 'leave after N handled messages (scripted trials)' },
+  json: { kind: 'boolean', help: 'one JSON object per line' },
+  help: 'boolean',
+} satisfies FlagSpec;
+
+const NODE_KEY_SPEC = {
+  'state-dir': { kind: 'string', value: 'DIR', help: 'where node.key lives (default <data dir>/fl)' },
+  'data-dir': { kind: 'string', value: 'DIR', help: 'the app data directory' },
+  help: 'boolean',
+} satisfies FlagSpec;
+
+const EXPORT_SPEC = {
+  out: { kind: 'string', value: 'DIR', help: 'output folder (manifest.json + one .npy per shared layer)' },
+  weights: { kind: 'string', value: 'FILE', help: 'a .mfpw weights file (default: the seeded initial classifier)' },
+  seed: { kind: 'string', value: 'N', help: 'seed of the initial classifier (default 0)' },
+  json: 'boolean',
+  help: 'boolean',
+} satisfies FlagSpec;
+
 const HELP = `Usage: medfedpure fl <command> [options]
 
-  join --superlink HOST:PORT --data DIR   join the federation (Flower Fleet API) and train on a yes/no folder
-       [--root-ca FILE | --insecure]      TLS root certificate (PEM), or plain text for local trials
-       [--state-dir DIR]                  node key, local model, privacy ledger, fl-audit.jsonl
-                                          (default: <data dir>/fl; data dir as for the other commands)
-       [--policy FILE]                    site policy JSON (run ids, schedule, caps, privacy)
-       [--threads N] [--max-round-seconds S]
-       [--noise Z] [--clipping-norm C]    local Gaussian noise multiplier; clipping norm if the server sends none
-       [--max-messages N]                 leave after N handled messages (scripted trials)
-       [--json]                           one JSON object per line
-  node-key [--state-dir DIR]              print this workstation's public key (OpenSSH format) for
-                                          \`flwr supernode register\` at the coordinating site (creates the key)
-  export-shared --out DIR [--weights FILE.mfpw] [--seed N]
-                                          the shared layers (what travels) as manifest.json + .npy files:
-                                          the coordinating site's ServerApp starts from them
-  simulate --sites 10 --dirichlet 0.4 --rounds R [--data DIR] [--json]
-                                          in-process federation on Br35H split by near-duplicate group`;
+Commands:
+  join --superlink HOST:PORT --data DIR   join the federation (Flower Fleet API) and train; one line per round
+  node-key                                print this workstation's public key (OpenSSH) for \`flwr supernode register\`
+  export-shared --out DIR                 the shared layers as .npy files: the ServerApp's initial arrays
+  simulate --sites 10 --dirichlet 0.4 --rounds R
+                                          in-process federation on Br35H split by near-duplicate group
 
-class UsageError extends Error {}
+\`medfedpure fl <command> --help\` lists a command's options.`;
+
+const JOIN_USAGE = usage('medfedpure fl join', JOIN_SPEC, '--superlink HOST:PORT --data DIR',
+  'Joins the federation headless. Naming the SuperLink here is the site\'s consent to that address; --policy adds the rest of the site policy. Ctrl+C leaves cleanly.');
+const NODE_KEY_USAGE = usage('medfedpure fl node-key', NODE_KEY_SPEC, '', 'Prints the node\'s P-384 public key in OpenSSH format (creates the key on first use).');
+const EXPORT_USAGE = usage('medfedpure fl export-shared', EXPORT_SPEC, '--out DIR', 'Writes the shared layers (FedPer + FedBN selection) in the layout the ServerApp reads.');
 
 /** The app's per-user data directory (mirrors electron/node/services/paths.ts so this module imports nothing of the app). */
 function defaultDataDir(env = process.env): string {
@@ -69,25 +95,21 @@ export function roundLine(r: RoundEntry): string {
     `  ε=${fmt(r.epsilon, 2)}  ${r.outcome}${r.error ? `  (${r.error})` : ''}`;
 }
 
-function num(v: string | undefined, name: string, lo: number, hi: number, int = false): number | undefined {
+function num(v: string | boolean | string[] | undefined, name: string, lo: number, hi: number, int = false): number | undefined {
   if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new UsageError(`--${name} needs a value`);
+  if (int) return intFlag(v, name, lo, hi);
   const x = Number(v);
   if (!Number.isFinite(x) || x < lo || x > hi || (int && !Number.isInteger(x))) throw new UsageError(`--${name} must be ${int ? 'an integer' : 'a number'} in [${lo}, ${hi}]`);
   return x;
 }
 
 async function join_(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv, strict: true, allowPositionals: false,
-    options: {
-      superlink: { type: 'string' }, 'root-ca': { type: 'string' }, insecure: { type: 'boolean' }, data: { type: 'string' },
-      'state-dir': { type: 'string' }, 'data-dir': { type: 'string' }, policy: { type: 'string' }, threads: { type: 'string' },
-      'max-round-seconds': { type: 'string' }, noise: { type: 'string' }, 'clipping-norm': { type: 'string' },
-      'max-messages': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
-    },
-  });
+  const { flags, positional } = parseArgs(argv, JOIN_SPEC);
+  if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
+  const values = flags as { [K in keyof typeof JOIN_SPEC]?: K extends 'insecure' | 'json' | 'help' ? boolean : string };
   if (values.help) {
-    process.stdout.write(`${HELP}\n`);
+    process.stdout.write(`${JOIN_USAGE}\n`);
     return 0;
   }
   const superlink = values.superlink;
@@ -161,7 +183,11 @@ async function join_(argv: string[]): Promise<number> {
 }
 
 async function exportShared(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, strict: true, options: { out: { type: 'string' }, weights: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } } });
+  const values = parseArgs(argv, EXPORT_SPEC).flags as { out?: string; weights?: string; seed?: string; json?: boolean; help?: boolean };
+  if (values.help) {
+    process.stdout.write(`${EXPORT_USAGE}\n`);
+    return 0;
+  }
   if (!values.out) throw new UsageError('--out DIR is required');
   const seed = num(values.seed, 'seed', 0, 2 ** 31, true) ?? 0;
   const net = DEFAULT_LOCAL_TRAINING.net;
@@ -183,7 +209,11 @@ async function exportShared(argv: string[]): Promise<number> {
 }
 
 async function nodeKey(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, strict: true, options: { 'state-dir': { type: 'string' }, 'data-dir': { type: 'string' } } });
+  const values = parseArgs(argv, NODE_KEY_SPEC).flags as { 'state-dir'?: string; 'data-dir'?: string; help?: boolean };
+  if (values.help) {
+    process.stdout.write(`${NODE_KEY_USAGE}\n`);
+    return 0;
+  }
   const stateDir = resolve(values['state-dir'] ?? join(values['data-dir'] ?? defaultDataDir(), 'fl'));
   const key = await loadOrCreateNodeKey(join(stateDir, 'node.key'));
   process.stdout.write(`${openSshPublicKey(key)}\n`);
@@ -206,8 +236,8 @@ export async function flCommand(argv: string[]): Promise<number> {
     }
     throw new UsageError(`unknown fl command "${sub}"`);
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`medfedpure fl: ${(e as Error).message}\n${HELP}\n`);
+    if (e instanceof UsageError) {
+      process.stderr.write(`medfedpure fl${sub ? ` ${sub}` : ''}: ${(e as Error).message} (see --help)\n`);
       return 2;
     }
     throw e;

@@ -160,7 +160,9 @@ export class ClassifierClientApp implements ClientApp {
     const trainer = this.trainerFor(threads);
 
     if (kind === 'evaluate') {
-      const r = await trainer.evaluate(weights, site.dataset, site.heldOut.length ? site.heldOut : site.train);
+      // never score on training cases: a site without held-out groups reports that instead of an inflated figure
+      if (site.heldOut.length === 0) throw new FlError('FL_NO_DATA', 'no held-out cases to evaluate on (the site has a single group of cases)');
+      const r = await trainer.evaluate(weights, site.dataset, site.heldOut);
       return {
         content: new Map([['metrics', metricRecord({ 'num-examples': BigInt(r.examples), eval_loss: r.loss, eval_acc: r.accuracy })]]),
         figures: { receivedSha256, sentSha256: null, examples: r.examples, clippingNorm: null, updateNorm: null, noiseMultiplier: 0, epsilon: null, delta: null },

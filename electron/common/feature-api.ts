@@ -40,6 +40,11 @@ export interface MethodAccess {
 export interface MethodSpec<Req, Res> {
   readonly check: Check<Req>;
   readonly access: MethodAccess;
+  /**
+   * Largest request body a byte transport (HTTP) accepts for this method; absent: the transport's small default for
+   * JSON calls. Only methods that carry bulk data (file uploads) declare more.
+   */
+  readonly maxBodyBytes?: number;
   /** Phantom: never read at run time. */
   readonly response?: Res;
 }
@@ -64,9 +69,10 @@ export function returns<T>(): T {
   return undefined as T;
 }
 
-export function method<Req, Res>(check: Check<Req>, _response: Res, access: MethodAccess = {}): MethodSpec<Req, Res> {
+export function method<Req, Res>(check: Check<Req>, _response: Res, opts: MethodAccess & { maxBodyBytes?: number } = {}): MethodSpec<Req, Res> {
+  const { maxBodyBytes, ...access } = opts;
   if (access.public && access.roles) throw new Error('a method is either public or limited to roles, not both');
-  return { check, access };
+  return maxBodyBytes === undefined ? { check, access } : { check, access, maxBodyBytes };
 }
 
 export function event<P>(): EventSpec<P> {

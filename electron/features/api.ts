@@ -51,22 +51,24 @@ export type ApiEvent = keyof ApiEvents;
 /** The client surface both transports implement; the renderer codes against this only. */
 export type ApiClient = ApiClientOf<ApiMethods, ApiEvents>;
 
-function compose(): { schemas: Record<string, Check<unknown>>; access: Record<string, MethodAccess>; events: string[] } {
+function compose(): { schemas: Record<string, Check<unknown>>; access: Record<string, MethodAccess>; events: string[]; bodyLimits: Record<string, number> } {
   const schemas: Record<string, Check<unknown>> = {};
   const access: Record<string, MethodAccess> = {};
+  const bodyLimits: Record<string, number> = {};
   const events: string[] = [];
   for (const feature of FEATURE_APIS) {
     for (const [name, spec] of Object.entries(feature.methods as MethodSpecs)) {
       if (name in schemas) throw new Error(`API method "${name}" is declared by two features`);
       schemas[name] = spec.check;
       access[name] = spec.access;
+      if (spec.maxBodyBytes !== undefined) bodyLimits[name] = spec.maxBodyBytes;
     }
     for (const name of Object.keys(feature.events)) {
       if (events.includes(name)) throw new Error(`API event "${name}" is declared by two features`);
       events.push(name);
     }
   }
-  return { schemas, access, events };
+  return { schemas, access, events, bodyLimits };
 }
 
 const composed = compose();
@@ -75,6 +77,8 @@ const composed = compose();
 export const API_SCHEMAS = composed.schemas as { readonly [M in ApiMethod]: Check<ApiRequest<M>> };
 /** Who may call each method (declared next to the method; enforced by the router). */
 export const API_ACCESS = composed.access as { readonly [M in ApiMethod]: MethodAccess };
+/** Methods that accept a request body larger than the HTTP host's default (bytes), as their features declare. */
+export const API_BODY_LIMITS: Readonly<Record<string, number>> = composed.bodyLimits;
 /** Runtime lists of the contract's names: transports refuse anything else. */
 export const API_METHODS = Object.keys(composed.schemas) as unknown as readonly ApiMethod[];
 export const API_EVENTS = composed.events as unknown as readonly ApiEvent[];

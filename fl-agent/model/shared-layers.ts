@@ -4,8 +4,9 @@
  * Personalisation is decided by weight name, in one place (`travels`):
  *   FedPer (Arivazhagan et al. 2019)  only the shared body `body.*` travels; the classifier head `head.*` stays home;
  *   FedBN  (Li et al. 2021)           additionally, every weight under a normalisation scope (`gn`, `gn1`, `bn`, `bn2`,
- *                                     … — GroupNorm today, BatchNorm with running statistics once the classifier moves
- *                                     to it) stays home, so each site keeps the statistics of its own scanners.
+ *                                     … — GroupNorm in the current classifier, BatchNorm with running statistics once
+ *                                     it moves to BatchNorm) stays home, so each site keeps the statistics of its own
+ *                                     scanners.
  * The default is FedPer + FedBN.
  *
  * Received arrays are checked against the local model before anything is used: exactly the expected names (no extra,

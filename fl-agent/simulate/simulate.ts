@@ -18,7 +18,6 @@
  * aggregated FedAvg-style by num-examples. Bytes per round are the sizes of the objects that would cross the wire
  * (down: the train and evaluate messages to every site; up: the replies); gRPC framing is not counted.
  */
-import { parseArgs } from 'node:util';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -35,6 +34,7 @@ import { sharedNames, toArrays, type Personalisation } from '../model/shared-lay
 import { deflateMessage, inflateMessage } from '../protocol/objects.js';
 import { decodeNpyF32, encodeNpyF32 } from '../protocol/npy.js';
 import { arrayRecord, configRecord, SUPERLINK_NODE_ID, type FlArray, type FlMessage, type RecordDict } from '../protocol/records.js';
+import { intFlag, parseArgs, usage, UsageError, type FlagSpec } from '../../native-models/src/core/cli-args.js';
 
 export interface SimulationOptions {
   data: string;
@@ -329,38 +329,52 @@ export function reportMarkdown(r: SimulationReport): string {
   return lines.join('\n');
 }
 
+const SIMULATE_SPEC = {
+  sites: { kind: 'string', value: 'N', help: 'number of sites (default 10)' },
+  dirichlet: { kind: 'string', value: 'ALPHA', help: 'Dirichlet concentration of the label skew (default 0.4; large = IID)' },
+  rounds: { kind: 'string', value: 'R', help: 'federated rounds (default 5)' },
+  'local-epochs': { kind: 'string', value: 'E', help: 'local epochs per round (default 1)' },
+  width: { kind: 'string', value: 'C', help: `classifier stem width (default ${DEFAULT_LOCAL_TRAINING.net.width}, the product's)` },
+  threads: { kind: 'string', value: 'N', help: 'onnxruntime threads (default 2)' },
+  seed: { kind: 'string', value: 'N', help: 'partition and initial-weights seed (default 1)' },
+  'max-minutes': { kind: 'string', value: 'M', help: 'start no federated round after this many minutes (default 10)' },
+  data: { kind: 'string', value: 'DIR', help: 'a yes/no folder with NEAR_DUPLICATES.tsv (default /work/shared/datasets/br35h)' },
+  out: { kind: 'string', value: 'DIR', help: 'write report.json, report.md and accuracy.svg here' },
+  json: { kind: 'boolean', help: 'print the report as JSON' },
+  help: 'boolean',
+} satisfies FlagSpec;
+
 export async function simulateCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv, strict: true,
-    options: {
-      sites: { type: 'string', default: '10' }, dirichlet: { type: 'string', default: '0.4' }, rounds: { type: 'string', default: '5' },
-      'local-epochs': { type: 'string', default: '1' }, width: { type: 'string', default: String(DEFAULT_LOCAL_TRAINING.net.width) },
-      threads: { type: 'string', default: '2' }, seed: { type: 'string', default: '1' }, 'max-minutes': { type: 'string', default: '10' },
-      data: { type: 'string', default: '/work/shared/datasets/br35h' }, out: { type: 'string' }, json: { type: 'boolean' },
-    },
-  });
-  const int = (v: string, name: string, lo: number, hi: number) => {
-    const x = Number(v);
-    if (!Number.isInteger(x) || x < lo || x > hi) throw Object.assign(new Error(`--${name} must be an integer in [${lo}, ${hi}]`), { code: 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' });
-    return x;
-  };
-  const alpha = Number(values.dirichlet);
-  if (!(alpha > 0 && alpha < 1000)) throw Object.assign(new Error('--dirichlet must be > 0'), { code: 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' });
+  const f = parseArgs(argv, SIMULATE_SPEC).flags as Partial<Record<keyof typeof SIMULATE_SPEC, string>> & { json?: boolean; help?: boolean };
+  if (f.help) {
+    process.stdout.write(`${usage('medfedpure fl simulate', SIMULATE_SPEC, '', 'In-process federation over the agent\'s client code on Br35H split by near-duplicate group: local-only, FedAvg and personalised accuracy per site.')}\n`);
+    return 0;
+  }
+  const alpha = Number(f.dirichlet ?? '0.4');
+  if (!(alpha > 0 && alpha < 1e6)) throw new UsageError('--dirichlet must be a number > 0');
+  const maxMinutes = Number(f['max-minutes'] ?? '10');
+  if (!(maxMinutes > 0)) throw new UsageError('--max-minutes must be a number > 0');
   const o: SimulationOptions = {
-    data: resolve(values.data!), sites: int(values.sites!, 'sites', 2, 100), alpha, rounds: int(values.rounds!, 'rounds', 1, 1000),
-    localEpochs: int(values['local-epochs']!, 'local-epochs', 1, 100), width: int(values.width!, 'width', 4, 256), threads: int(values.threads!, 'threads', 1, 256),
-    seed: int(values.seed!, 'seed', 0, 2 ** 31), maxMinutes: Number(values['max-minutes']),
+    data: resolve(f.data ?? '/work/shared/datasets/br35h'),
+    sites: intFlag(f.sites, 'sites', 2, 100) ?? 10,
+    alpha,
+    rounds: intFlag(f.rounds, 'rounds', 1, 1000) ?? 5,
+    localEpochs: intFlag(f['local-epochs'], 'local-epochs', 1, 100) ?? 1,
+    width: intFlag(f.width, 'width', 4, 256) ?? DEFAULT_LOCAL_TRAINING.net.width,
+    threads: intFlag(f.threads, 'threads', 1, 256) ?? 2,
+    seed: intFlag(f.seed, 'seed', 0, 2 ** 31) ?? 1,
+    maxMinutes,
   };
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const report = await simulate(o, log);
-  if (values.out) {
-    const out = resolve(values.out);
+  if (f.out) {
+    const out = resolve(f.out);
     await mkdir(out, { recursive: true });
     await writeFile(join(out, 'report.json'), JSON.stringify(report, null, 1));
     await writeFile(join(out, 'report.md'), `${reportMarkdown(report)}\n`);
     await writeFile(join(out, 'accuracy.svg'), reportSvg(report));
     log(`report written to ${out}`);
   }
-  process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${reportMarkdown(report)}\n`);
+  process.stdout.write(f.json ? `${JSON.stringify(report)}\n` : `${reportMarkdown(report)}\n`);
   return 0;
 }

@@ -31,6 +31,7 @@ export function flHandlers(emit: (name: FlEventName, payload: unknown) => void):
   return {
     'fl.start': async (cfg) => {
       if (agent && agent.getStatus().state !== 'stopped' && agent.getStatus().state !== 'refused') throw new FlError('FL_BAD_ARGUMENT', 'the agent is already running');
+      await app?.close(); // a previous, stopped agent's sessions
       const training = { ...DEFAULT_LOCAL_TRAINING, ...cfg.training };
       size = training.net.size;
       app = new ClassifierClientApp({

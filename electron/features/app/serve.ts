@@ -8,6 +8,7 @@ import { importDemoDataOnFirstRun } from './demo.js';
 import { startHttpHost } from '../../node/http/host.js';
 import { defaultDataDir, rendererDir } from '../../node/services/paths.js';
 import { createRouter, createServices } from '../node.js';
+import { API_BODY_LIMITS } from '../api.js';
 import { workerEngineProvider } from '../scan/service.js';
 import { intFlag, parseArgs, UsageError } from '../../node/cli/args.js';
 import { makeOut } from '../../node/cli/output.js';
@@ -56,7 +57,7 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
       const demo = await importDemoDataOnFirstRun(services);
       if (demo) out.info(`Imported demo data: ${demo.imported} instance(s) in ${demo.studies.length} study(ies)${demo.errors.length ? `, ${demo.errors.length} error(s)` : ''}`);
     }
-    host = await startHttpHost({ router: createRouter(services), port, bindHost, staticDir: rendererDir() });
+    host = await startHttpHost({ router: createRouter(services), port, bindHost, staticDir: rendererDir(), bodyLimits: API_BODY_LIMITS });
   } catch (err) {
     await shutdown('startup failed');
     throw err;

@@ -18,7 +18,8 @@
  * external audit repository (ATNA syslog) is what makes truncation provable to a third party.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { AuditEvent, AuditOutcome, AuditQuery, AuditVerifyResult, ChainBreak } from '../api.js';
 import { openDatabase, type Db, type Migration } from '../../node/store/sqlite.js';
 import { canonicalJson } from '../../../native-models/src/core/canonical-json.js';
@@ -209,6 +210,45 @@ function writeHeadAnchor(file: string, anchor: AuditHeadAnchor): void {
   renameSync(tmp, file);
 }
 
+/** True when a process with this id is running (signal 0 only checks; EPERM means it exists but is not ours). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes `<anchor>.<pid>.tmp` files left by writers killed between write and rename (their process is gone; a
+ * live writer's temp file is left alone). Returns the names removed.
+ */
+export function removeStaleAnchorTemps(anchorFile: string): string[] {
+  const dir = dirname(anchorFile);
+  const prefix = `${basename(anchorFile)}.`;
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const middle = name.startsWith(prefix) && name.endsWith('.tmp') ? name.slice(prefix.length, -'.tmp'.length) : '';
+    if (!/^[0-9]{1,10}$/.test(middle)) continue;
+    const pid = Number(middle);
+    if (pid !== process.pid && processAlive(pid)) continue;
+    try {
+      rmSync(join(dir, name), { force: true });
+      removed.push(name);
+    } catch {
+      /* another opener removed it first */
+    }
+  }
+  return removed;
+}
+
 /** Reads the anchor; `undefined` when absent, 'unreadable' when present but not a valid anchor. */
 function readHeadAnchor(file: string): AuditHeadAnchor | 'unreadable' | undefined {
   if (!existsSync(file)) return undefined;
@@ -240,6 +280,7 @@ export class AuditStore {
 
   /** Opens (creating if needed) the audit database. Missing triggers are re-created; see `missingTriggersAtOpen`. */
   static open(file: string, opts: AuditStoreOptions = {}): AuditStore {
+    removeStaleAnchorTemps(headAnchorPath(file));
     const db = openDatabase(file, MIGRATIONS);
     // Fresh planner statistics for the review's filters (SQLite's advice for long-lived connections: optimize at
     // open with 0x10002; it analyzes only tables whose statistics are missing or stale, so it is cheap when current).

@@ -153,7 +153,7 @@ export function createPacsService(deps: PacsServiceDeps): PacsService {
         if (header.studyInstanceUid !== job.studyInstanceUid || header.seriesInstanceUid !== seriesUid || !expectedSet.has(sop)) {
           throw new DicomError('MISSING_UID', sop, 'the PACS sent an instance that was not asked for; not imported');
         }
-        const r = studies.importBytes(`pacs:${e.id}/${sop}`, part.body);
+        const r = await studies.importBytesAsync(`pacs:${e.id}/${sop}`, part.body); // parsed and decoded in the decode worker
         job.patientName ??= header.patient.name;
         if (r.status === 'imported') {
           tally.imported++;

@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { AuditStore } from '../audit/audit-store.js';
 import { EVENT_ID, MFP_EVENT_TYPE, PARTICIPANT } from '../audit/codes.js';
 import { securityAlert, type AuditActor } from '../audit/events.js';
-import { decodeDicomFile } from '../studies/dicom/decode.js';
+import { decodeDicomFileAsync } from '../studies/dicom/decode.js';
 import { defaultDataDir } from '../../node/services/paths.js';
 import { createServices } from '../node.js';
 import { engineFromRpc, type ScanEngine } from './service.js';
@@ -97,7 +97,7 @@ export async function scanCommand(argv: readonly string[]): Promise<number> {
       try {
         const t0 = performance.now();
         const bytes = readFileSync(file);
-        const image = sniffFormat(bytes) ? preprocessImageBytes(bytes, size, file) : preprocessFrame(decodeDicomFile(bytes, file), size);
+        const image = sniffFormat(bytes) ? preprocessImageBytes(bytes, size, file) : preprocessFrame(await decodeDicomFileAsync(bytes, file), size);
         const r = await core.scan({ image, options });
         const participants = [{ type: PARTICIPANT.file, id: file }];
         const details = {

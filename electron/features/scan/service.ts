@@ -103,7 +103,7 @@ export function createScanService(deps: {
         const e = await engine();
         const st = await e.status();
         if (!st.ready || st.size === undefined) throw new ApiError('INTERNAL', `Inference engine not ready${st.error ? `: ${st.error.message}` : ''}`, { code: st.error?.code ?? 'E_ENGINE' });
-        const frame = deps.studies.getFrame(sopInstanceUid);
+        const frame = await deps.studies.getFrameAsync(sopInstanceUid);
         const t0 = performance.now();
         const image = preprocessFrame(frame, st.size);
         const preprocessMs = performance.now() - t0;

@@ -3,7 +3,7 @@
  * Runs anywhere; imports only electron/common.
  */
 import { defineFeatureApi, event, method, returns } from '../../common/feature-api.js';
-import { arrayOf, bytes, object, optional, string, UID } from '../../common/validate.js';
+import { arrayOf, bytes, integer, object, optional, string, UID } from '../../common/validate.js';
 
 
 export interface StudySummary {
@@ -39,6 +39,8 @@ export interface InstanceSummary {
   sliceLocation?: number;
   rows: number;
   columns: number;
+  /** Multi-frame instances only: how many frames `instances.frame` can return (its `frame` is 0-based). */
+  numberOfFrames?: number;
 }
 
 /** A decoded frame in modality units (rescale slope/intercept applied), ready for window/level. */
@@ -73,6 +75,12 @@ export interface ImportFileError {
     | 'UNSUPPORTED_PIXEL_FORMAT'
     /** A different object with the same SOP Instance UID is already stored; the stored one was kept. */
     | 'SOP_UID_CONFLICT'
+    /** The file declares (or inflates to) more than the decoder's limits allow; the message names the numbers. */
+    | 'TOO_LARGE'
+    /** The file breaks a rule the workstation enforces (UI syntax and length, VR, element length, finite rescale). */
+    | 'INVALID_DICOM'
+    /** A compressed frame the codec could not decode (corrupt codestream); the message names the frame and codec. */
+    | 'DECODE_FAILED'
     | 'IO_ERROR';
   message: string;
 }
@@ -90,18 +98,26 @@ export interface ImportResult {
 /** Patient images are for the radiologists (minimum necessary: admins and compliance officers do not read them). */
 const READERS = { roles: ['radiologist'] } as const;
 
+/** Largest `import.files` request: 256 MiB bounds the browser host's memory per upload (the body is held once). */
+export const IMPORT_FILES_MAX_BODY_BYTES = 256 * 1024 * 1024;
+
 export const studiesApi = defineFeatureApi({
   methods: {
     'studies.list': method(object({ query: optional(string({ max: 200 })) }), returns<StudySummary[]>(), READERS),
     'studies.series': method(object({ studyInstanceUid: UID }), returns<SeriesSummary[]>(), READERS),
     /** Opening a series is audited (study access). Instances come sorted along the stack. */
     'series.open': method(object({ seriesInstanceUid: UID }), returns<{ series: SeriesSummary; instances: InstanceSummary[] }>(), READERS),
-    'instances.frame': method(object({ sopInstanceUid: UID }), returns<Frame>(), READERS),
-    /** Import file bytes sent by the UI (browser upload or Electron drop). */
+    /** One frame of an instance (default the first; multi-frame instances: `frame` 0 … numberOfFrames − 1). */
+    'instances.frame': method(object({ sopInstanceUid: UID, frame: optional(integer({ min: 0, max: 65535 })) }), returns<Frame>(), READERS),
+    /**
+     * Import file bytes sent by the UI (browser upload or Electron drop). One request carries at most
+     * IMPORT_FILES_MAX_BODY_BYTES (the UI sends batches of 32 MiB; a larger single file is imported from disk with
+     * `medfedpure import`).
+     */
     'import.files': method(
-      object({ files: arrayOf(object({ name: string({ min: 1, max: 1024 }), bytes: bytes({ max: 2 * 1024 ** 3 }) }), { max: 100_000 }) }),
+      object({ files: arrayOf(object({ name: string({ min: 1, max: 1024 }), bytes: bytes({ max: IMPORT_FILES_MAX_BODY_BYTES }) }), { max: 100_000 }) }),
       returns<ImportResult>(),
-      READERS,
+      { ...READERS, maxBodyBytes: IMPORT_FILES_MAX_BODY_BYTES },
     ),
   },
   events: {

@@ -39,20 +39,20 @@ export function createStudiesService(ctx: { studies: StudyStore; audit: AuditSto
     const mid = Math.floor(instances.length / 2);
     const order = instances.map((_, i) => i).sort((a, b) => Math.abs(a - mid) - Math.abs(b - mid));
     let next = 0;
-    const step = (): void => {
+    const step = async (): Promise<void> => {
       if (generation !== prefetchGeneration || closed) return;
       const until = Date.now() + 8;
       while (next < order.length && Date.now() < until) {
         try {
-          studies.getFrame(instances[order[next]].sopInstanceUid);
+          await studies.getFrameAsync(instances[order[next]].sopInstanceUid);
         } catch {
           /* reported when the UI asks for that frame */
         }
         next++;
       }
-      if (next < order.length) setImmediate(step);
+      if (next < order.length) setImmediate(() => void step());
     };
-    setImmediate(step);
+    setImmediate(() => void step());
   }
 
   async function audited(sources: readonly ImportSource[], source: Record<string, unknown>, initial: { errors?: ImportResult['errors']; skipped?: number } = {}): Promise<ImportResult> {
@@ -97,7 +97,7 @@ export function createStudiesService(ctx: { studies: StudyStore; audit: AuditSto
       'studies.list': (r) => studies.listStudies(r.query),
       'studies.series': (r) => studies.listSeries(r.studyInstanceUid),
       'series.open': (r) => service.openSeries(r.seriesInstanceUid),
-      'instances.frame': (r) => studies.getFrame(r.sopInstanceUid),
+      'instances.frame': (r) => studies.getFrameAsync(r.sopInstanceUid, r.frame ?? 0),
       'import.files': (r) => service.importFiles(r.files),
     },
   };

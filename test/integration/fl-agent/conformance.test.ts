@@ -168,3 +168,21 @@ test('local noise: ε accounted and audited per round, persisted, and a round ov
     link.stop();
   }
 });
+
+test('heartbeats keep the node alive; when the SuperLink forgets the node, the agent re-activates', async () => {
+  const link = new ConformanceSuperLink({ minHeartbeatS: 0.1 });
+  await link.start();
+  const a = await startAgent(link.address, { seed: 13, agent: { heartbeatIntervalS: 0.25 } });
+  try {
+    const [node] = await link.waitForNodes(1);
+    await waitFor(() => link.calls.filter((c) => c === 'SendNodeHeartbeat').length >= 2);
+    node.active = false; // e.g. the SuperLink marked it offline
+    await waitFor(() => a.audit.events.filter((e) => e.kind === 'fl.connected').length === 2);
+    assert.equal(link.calls.filter((c) => c === 'ActivateNode').length, 2);
+    assert.equal(link.activeNodes().length, 1);
+    assert.equal(a.agent.getStatus().nodeId, node.id.toString(), 'same key, same node');
+  } finally {
+    await a.close();
+    link.stop();
+  }
+});

@@ -105,13 +105,28 @@ test('hostile payloads are refused with an error reply, audited, and the agent k
     // unsupported message type
     await expectErrorReply(link, a, link.enqueue(node.id, 'query', content(good)), /FL_UNSUPPORTED_MESSAGE_TYPE/);
 
-    // a SuperLink that hangs mid-stream: PullObject never answers → the call's deadline → error reply once it answers again
-    link.hangPullObject = true;
+    // a SuperLink that hangs mid-stream: PullObject never answers → the call's deadline → the round fails, audited
+    link.hang.add('PullObject');
     const before3 = a.agent.getHistory().length;
     link.enqueue(node.id, 'train', content(good));
     await waitFor(() => a.agent.getHistory().length === before3 + 1, 20_000);
     assert.match(String(lastAudit(a).details.error), /FL_TIMEOUT/);
-    link.hangPullObject = false;
+    link.hang.delete('PullObject');
+
+    // … or hangs while the reply is uploaded: the trained round fails on the deadline, nothing half-sent is trusted
+    link.hang.add('PushObject');
+    const before4 = a.agent.getHistory().length;
+    const stuck = link.enqueue(node.id, 'train', content(good));
+    await waitFor(() => a.agent.getHistory().length === before4 + 1, 30_000);
+    assert.match(String(lastAudit(a).details.error), /PushObject.*(FL_TIMEOUT|DEADLINE)|FL_TIMEOUT/);
+    assert.equal(link.replies.has(stuck), false);
+    link.hang.delete('PushObject');
+
+    // … or never answers PullMessages: the agent reconnects and carries on
+    link.hang.add('PullMessages');
+    await waitFor(() => a.agent.getStatus().state === 'reconnecting', 20_000);
+    link.hang.delete('PullMessages');
+    await waitFor(() => a.agent.getStatus().state === 'connected', 20_000);
 
     await expectHealthy(link, node.id);
     assert.notEqual(a.agent.getStatus().state, 'stopped');

@@ -3,7 +3,8 @@
  * recomputed hash, deleted rows, rows cut from the end, dropped triggers), plus listing filters.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -161,6 +162,22 @@ describe('audit store', () => {
     assert.ok(byPatient.events.every((e) => e.participants.some((p) => p.id === 'P0')));
     assert.equal(byPatient.total, 2);
     store.close();
+  });
+
+  it('removes head-anchor temp files of killed writers at open, and keeps a live writer\'s', () => {
+    const { store, file } = freshStore(2);
+    store.close();
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!; // a process that has exited
+    const live = process.ppid;
+    for (const pid of [dead, live]) writeFileSync(`${headAnchorPath(file)}.${pid}.tmp`, '{"seq":1');
+    writeFileSync(`${headAnchorPath(file)}.notapid.tmp`, 'unrelated');
+    const reopened = AuditStore.open(file);
+    assert.equal(existsSync(`${headAnchorPath(file)}.${dead}.tmp`), false);
+    assert.equal(existsSync(`${headAnchorPath(file)}.${live}.tmp`), true);
+    assert.equal(existsSync(`${headAnchorPath(file)}.notapid.tmp`), true);
+    assert.equal(reopened.verify().ok, true);
+    reopened.close();
+    assert.ok(readdirSync(join(file, '..')).includes('audit.sqlite.head'));
   });
 
   it('canonical JSON is independent of key order', () => {

@@ -180,6 +180,28 @@ describe('HTTP browser host', () => {
     assert.deepEqual(data.slice(-2), ['110114', '110103'], 'the sign-in, then the series access');
   });
 
+  it('limits request bodies per method: small for JSON calls, larger only where the feature declares it', async () => {
+    const limited = await startHttpHost({ router: createRouter(services), staticDir: null, defaultBodyBytes: 4096, bodyLimits: { 'import.files': 256 * 1024 } });
+    const signIn = await raw(limited, '/api/users.signIn', { method: 'POST', headers: { Authorization: `Bearer ${limited.token}`, 'Content-Type': 'application/json' }, body: Buffer.from(JSON.stringify({ username: 'dr.host', password: 'correct horse battery' })) });
+    const session = String(signIn.headers['x-medfedpure-session']);
+    const call = (method: string, body: Uint8Array, chunked = false) =>
+      raw(limited, `/api/${method}`, { method: 'POST', headers: { ...{ Authorization: `Bearer ${limited.token}`, 'X-MedFedPure-Session': session }, 'Content-Type': MESSAGE_CONTENT_TYPE, ...(chunked ? { 'Transfer-Encoding': 'chunked' } : {}) }, body });
+    try {
+      const big = encodeMessage({ query: 'x'.repeat(8000) });
+      const declared = await call('studies.list', big);
+      assert.equal(declared.status, 413);
+      assert.match(JSON.parse(declared.body.toString()).message, /larger than 4096 bytes, the limit of studies\.list/);
+      assert.equal((await call('studies.list', big, true)).status, 413, 'chunked, no Content-Length');
+      assert.equal((await call('studies.list', encodeMessage({}))).status, 200);
+      const file = imageFile({ rows: 64, columns: 64, bitsAllocated: 16, raw: new Array(4096).fill(7), sopUid: '6.7.1', seriesUid: '6.7' });
+      const upload = await call('import.files', encodeMessage({ files: [{ name: 'a.dcm', bytes: file }] }));
+      assert.equal(upload.status, 200, upload.body.toString());
+      assert.equal((await call('import.files', encodeMessage({ files: [{ name: 'b.dcm', bytes: new Uint8Array(300 * 1024) }] }))).status, 413);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('serves a plain "UI not built" page when there is no renderer build', async () => {
     const other = await startHttpHost({ router: createRouter(services), staticDir: null });
     try {

@@ -45,7 +45,7 @@ describe('study store import', () => {
     assert.equal(first.imported, 1);
 
     const good = slice(2);
-    const jpeg = imageFile({ rows: 4, columns: 4, bitsAllocated: 8, raw: new Array(16).fill(1), sopUid: '9.9.1' }, TS.jpegBaseline);
+    const jpeg = imageFile({ rows: 4, columns: 4, bitsAllocated: 8, raw: new Array(16).fill(1), sopUid: '9.9.1' }, TS.mpeg2);
     const noPixels = imageFile({ rows: 4, columns: 4, bitsAllocated: 16, raw: [], sopUid: '9.9.2', omit: ['7fe00010'] });
     const noUid = imageFile({ rows: 4, columns: 4, bitsAllocated: 16, raw: new Array(16).fill(0), omit: ['0020000e'] });
     const result = await importSources(store, [
@@ -70,7 +70,7 @@ describe('study store import', () => {
       ],
     );
     for (const e of result.errors) assert.ok(e.message.length > 0);
-    assert.match(result.errors[2].message, /1\.2\.840\.10008\.1\.2\.4\.50.*JPEG Baseline/);
+    assert.match(result.errors[2].message, /1\.2\.840\.10008\.1\.2\.4\.100.*MPEG2/);
     assert.equal(store.listInstances(SERIES).length, 2, 'the earlier instance is still there');
     assert.equal(countObjects(dataDir), 2, 'nothing stored for the failed files');
     store.close();

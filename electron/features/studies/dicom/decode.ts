@@ -1,16 +1,20 @@
 /**
- * Decodes one frame of native (uncompressed) grayscale pixel data into modality values (Float32Array).
+ * Decodes one frame of grayscale pixel data into modality values (Float32Array): native pixel data directly,
+ * encapsulated (compressed) pixel data through codecs/index.ts, which yields the same stored words.
  *
  * Handles Bits Allocated 8/16/32, unsigned and two's-complement pixels, Bits Stored < Bits Allocated
  * (High Bit position, masking, sign extension), Rescale Slope/Intercept, little and big endian
  * (including 8-bit OW pixel data in big endian, which is stored as byte-swapped 16-bit words).
  * MONOCHROME1 is reported, not inverted: inversion is a display step.
  */
-import type { DataSet } from 'dicom-parser';
+import dicomParser, { type DataSet } from 'dicom-parser';
 import type { Frame } from '../../api.js';
 import { DicomError } from './errors.js';
-import { readImageInfo, readInstanceHeader, type ImageInfo } from './header.js';
-import { parseDicomFile } from './parse.js';
+import { frameValues } from './functional-groups.js';
+import { MAX_MODALITY_MAGNITUDE, readImageInfo, readInstanceHeader, type ImageInfo } from './header.js';
+import { decodeCompressedFrame, prepareCodec } from './codecs/index.js';
+import { parseDicomFile, typedDicom } from './parse.js';
+import { validateDataSet } from './validate.js';
 import { EXPLICIT_BE } from './transfer-syntax.js';
 
 type IntArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
@@ -44,12 +48,35 @@ function rawWords(ds: DataSet, info: ImageInfo, frameIndex: number): Uint8Array 
   return out;
 }
 
+/** The compressed bytes of frame `frameIndex` of encapsulated pixel data (PS3.5 A.4). */
+function encapsulatedFrame(ds: DataSet, info: ImageInfo, frameIndex: number, file: string): Uint8Array {
+  const el = ds.elements.x7fe00010;
+  const fragments = el.fragments ?? [];
+  if (info.numberOfFrames === 1) return dicomParser.readEncapsulatedPixelDataFromFragments(ds, el, 0, fragments.length) as Uint8Array;
+  if ((el.basicOffsetTable?.length ?? 0) > 0) return dicomParser.readEncapsulatedImageFrame(ds, el, frameIndex) as Uint8Array;
+  if (fragments.length === info.numberOfFrames) return dicomParser.readEncapsulatedPixelDataFromFragments(ds, el, frameIndex, 1) as Uint8Array;
+  // No offset table and several fragments per frame: JPEG frames can be found by their start-of-image markers.
+  const ts = ds.string('x00020010') ?? '';
+  if (ts.startsWith('1.2.840.10008.1.2.4.5') || ts.startsWith('1.2.840.10008.1.2.4.7') || ts.startsWith('1.2.840.10008.1.2.4.8')) {
+    const table = dicomParser.createJPEGBasicOffsetTable(ds, el);
+    if (table.length === info.numberOfFrames) return dicomParser.readEncapsulatedImageFrame(ds, el, frameIndex, table) as Uint8Array;
+  }
+  throw new DicomError('INVALID_DICOM', file, `${info.numberOfFrames} frames in ${fragments.length} fragments without a Basic Offset Table: the frames cannot be told apart`);
+}
+
+/** The frame's stored words (native or decoded), Bits Allocated wide, in host order. */
+function frameWords(ds: DataSet, info: ImageInfo, frameIndex: number, file: string): Uint8Array | Uint16Array | Uint32Array {
+  if (!ds.elements.x7fe00010.encapsulatedPixelData) return rawWords(ds, info, frameIndex);
+  const encoded = encapsulatedFrame(ds, info, frameIndex, file);
+  return decodeCompressedFrame(ds.string('x00020010') ?? '', encoded, { ...info, frameIndex }, file);
+}
+
 /**
  * Stored pixel values of frame `frameIndex`, before rescale: Bits Stored extracted at High Bit, sign-extended
  * when Pixel Representation is 1. Returns a typed array whose elements are those values.
  */
-export function readStoredValues(ds: DataSet, info: ImageInfo, frameIndex = 0): IntArray | Float64Array {
-  const raw = rawWords(ds, info, frameIndex);
+export function readStoredValues(ds: DataSet, info: ImageInfo, frameIndex = 0, file = ''): IntArray | Float64Array {
+  const raw = frameWords(ds, info, frameIndex, file);
   const signed = info.pixelRepresentation === 1;
   const shift = info.highBit + 1 - info.bitsStored;
   if (shift === 0 && info.bitsStored === info.bitsAllocated) {
@@ -78,13 +105,22 @@ export interface DecodedFrame extends Frame {
   info: ImageInfo;
 }
 
-/** Decodes frame 0 of a parsed data set (multi-frame objects: the first frame). */
-export function decodeDataSet(ds: DataSet, file: string): DecodedFrame {
+/** Decodes frame `frameIndex` (0-based) of a parsed data set. */
+export function decodeDataSet(ds: DataSet, file: string, frameIndex = 0): DecodedFrame {
   const header = readInstanceHeader(ds, file);
   const info = readImageInfo(ds, file);
-  const stored = readStoredValues(ds, info, 0);
+  if (!Number.isInteger(frameIndex) || frameIndex < 0 || frameIndex >= info.numberOfFrames) {
+    throw new DicomError('NO_PIXEL_DATA', file, `no frame ${frameIndex + 1}: the instance has ${info.numberOfFrames} frame(s)`);
+  }
+  // Enhanced multi-frame objects carry rescale, window and geometry per frame (functional groups).
+  const fv = frameValues(ds, frameIndex, file);
+  const slope = fv.rescaleSlope ?? info.rescaleSlope;
+  const intercept = fv.rescaleIntercept ?? info.rescaleIntercept;
+  if (Math.abs(slope) * 2 ** info.bitsStored + Math.abs(intercept) > MAX_MODALITY_MAGNITUDE) {
+    throw new DicomError('INVALID_DICOM', file, `frame ${frameIndex + 1}: Rescale Slope ${slope} / Intercept ${intercept} map ${info.bitsStored}-bit values beyond ±${MAX_MODALITY_MAGNITUDE}`);
+  }
+  const stored = readStoredValues(ds, info, frameIndex, file);
   const pixels = new Float32Array(stored.length);
-  const { rescaleSlope: slope, rescaleIntercept: intercept } = info;
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < stored.length; i++) {
@@ -105,20 +141,49 @@ export function decodeDataSet(ds: DataSet, file: string): DecodedFrame {
     photometricInterpretation: info.photometricInterpretation,
     info,
   };
-  if (info.windowCenter !== undefined && info.windowWidth !== undefined && info.windowWidth > 0) {
+  if (fv.windowCenter !== undefined && fv.windowWidth !== undefined) {
+    frame.windowCenter = fv.windowCenter;
+    frame.windowWidth = fv.windowWidth;
+  } else if (info.windowCenter !== undefined && info.windowWidth !== undefined && info.windowWidth > 0) {
     frame.windowCenter = info.windowCenter;
     frame.windowWidth = info.windowWidth;
   }
-  if (info.pixelSpacing) frame.pixelSpacing = info.pixelSpacing;
-  if (info.sliceThickness !== undefined) frame.sliceThickness = info.sliceThickness;
-  if (header.slicePosition !== undefined) frame.sliceLocation = header.slicePosition;
+  const spacing = fv.pixelSpacing ?? info.pixelSpacing;
+  if (spacing) frame.pixelSpacing = spacing;
+  const thickness = fv.sliceThickness ?? info.sliceThickness;
+  if (thickness !== undefined) frame.sliceThickness = thickness;
+  const position = fv.slicePosition ?? header.slicePosition;
+  if (position !== undefined) frame.sliceLocation = position;
   if (header.instanceNumber !== undefined) frame.instanceNumber = header.instanceNumber;
   return frame;
 }
 
-/** Parses and decodes a DICOM file's first frame. Throws DicomError. */
-export function decodeDicomFile(bytes: Uint8Array, file: string): DecodedFrame {
-  return decodeDataSet(parseDicomFile(bytes, file), file);
+/**
+ * Parses, validates and decodes one frame of a DICOM file (default the first). Throws DicomError only. A compressed
+ * file needs its codec loaded first (`decodeDicomFileAsync` does that; so does importing the file).
+ */
+export function decodeDicomFile(bytes: Uint8Array, file: string, frameIndex = 0): DecodedFrame {
+  return typedDicom(file, () => {
+    const ds = parseDicomFile(bytes, file);
+    validateDataSet(ds, file);
+    return decodeDataSet(ds, file, frameIndex);
+  });
+}
+
+/** The transfer syntax in a file's meta header, or undefined (no Part 10 header, unreadable). Never throws. */
+export function peekTransferSyntax(bytes: Uint8Array): string | undefined {
+  try {
+    return dicomParser.readPart10Header(bytes).string('x00020010');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Loads the codec the file needs (if any), then decodes like `decodeDicomFile`. */
+export async function decodeDicomFileAsync(bytes: Uint8Array, file: string, frameIndex = 0): Promise<DecodedFrame> {
+  const ts = peekTransferSyntax(bytes);
+  if (ts) await prepareCodec(ts).catch(() => undefined); // a codec that fails to load surfaces as DECODE_FAILED
+  return decodeDicomFile(bytes, file, frameIndex);
 }
 
 /** Strips decoder-internal fields so only the contract's Frame crosses a transport. */

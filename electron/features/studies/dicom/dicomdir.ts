@@ -4,7 +4,7 @@
  */
 import type { DataSet } from 'dicom-parser';
 import { DicomError } from './errors.js';
-import { parseDicomFile } from './parse.js';
+import { parseDicomFile, typedDicom } from './parse.js';
 
 export const MEDIA_STORAGE_DIRECTORY_SOP_CLASS = '1.2.840.10008.1.3.10';
 
@@ -35,7 +35,9 @@ export function referencedFiles(ds: DataSet): string[] {
 }
 
 export function readDicomDir(bytes: Uint8Array, file: string): string[] {
-  const ds = parseDicomFile(bytes, file);
-  if (!isDicomDir(ds)) throw new DicomError('NOT_DICOM', file, 'not a DICOMDIR (no Directory Record Sequence)');
-  return referencedFiles(ds);
+  return typedDicom(file, () => {
+    const ds = parseDicomFile(bytes, file);
+    if (!isDicomDir(ds)) throw new DicomError('NOT_DICOM', file, 'not a DICOMDIR (no Directory Record Sequence)');
+    return referencedFiles(ds);
+  });
 }

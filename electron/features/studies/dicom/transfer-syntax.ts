@@ -1,8 +1,11 @@
 /**
- * Transfer syntaxes: which ones this workstation decodes natively, and names for the ones it refuses.
- * Decoded: implicit/explicit VR little endian, deflated explicit little endian, explicit VR big endian (retired).
- * Everything encapsulated (JPEG family, JPEG-LS, JPEG 2000, HTJ2K, RLE, MPEG/HEVC) is refused with a typed error.
+ * Transfer syntaxes: names for all of them, and which ones this workstation decodes.
+ * Native: implicit/explicit VR little endian, deflated explicit little endian, explicit VR big endian (retired).
+ * Compressed (codecs/index.ts): RLE, JPEG baseline/extended (8-bit), JPEG lossless, JPEG-LS, JPEG 2000, HTJ2K.
+ * Refused with a typed error: JPEG 2000 Part 2 multi-component, video (MPEG/HEVC), anything unknown.
  */
+import { isCompressedSyntax } from './codecs/index.js';
+
 export const IMPLICIT_LE = '1.2.840.10008.1.2';
 export const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 export const DEFLATED_EXPLICIT_LE = '1.2.840.10008.1.2.1.99';
@@ -37,6 +40,10 @@ const KNOWN_UNSUPPORTED: ReadonlyMap<string, string> = new Map([
 ]);
 
 export function isSupportedTransferSyntax(uid: string): boolean {
+  return SUPPORTED.has(uid) || isCompressedSyntax(uid);
+}
+
+export function isNativeTransferSyntax(uid: string): boolean {
   return SUPPORTED.has(uid);
 }
 

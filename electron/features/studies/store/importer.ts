@@ -1,15 +1,16 @@
 /**
  * Import of many files: from paths (files, folders walked recursively, DICOMDIR) or from bytes sent by the UI.
  *
- * Each file is imported on its own (StudyStore.importBytes); a bad file becomes an entry in `errors` naming the
- * file and the reason, and the import carries on. The loop yields to the event loop between files so a host
- * keeps serving requests during a large import, and reports progress.
+ * Each file is imported on its own (StudyStore.importBytesAsync: parsed and checked in the decode worker); a bad file
+ * becomes an entry in `errors` naming the file and the reason, and the import carries on. The loop also yields to
+ * the event loop between files so a host keeps serving requests during a large import, and reports progress.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ImportFileError, ImportResult } from '../../api.js';
 import { readDicomDir } from '../dicom/dicomdir.js';
 import { DicomError } from '../dicom/errors.js';
+import { MAX_DICOM_FILE_BYTES } from '../dicom/limits.js';
 import type { StudyStore } from './study-store.js';
 
 /** One file to import; bytes are read lazily so a big folder is never all in memory. */
@@ -29,7 +30,15 @@ export function isIgnoredInFolder(name: string): boolean {
   return name.startsWith('.') || /^(readme|license|licence)(\..*)?$/i.test(name) || /\.(md|txt)$/i.test(name) || name.toUpperCase() === 'DICOMDIR';
 }
 
-const fileSource = (path: string): ImportSource => ({ name: path, read: () => readFileSync(path) });
+/** Reads a file for import, refusing one over MAX_DICOM_FILE_BYTES before reading it (TOO_LARGE). */
+const fileSource = (path: string): ImportSource => ({
+  name: path,
+  read: () => {
+    const size = statSync(path).size;
+    if (size > MAX_DICOM_FILE_BYTES) throw new DicomError('TOO_LARGE', path, `file is ${size} bytes; the limit is ${MAX_DICOM_FILE_BYTES}`);
+    return readFileSync(path);
+  },
+});
 
 function ioError(file: string, err: unknown): ImportFileError {
   return { file, code: 'IO_ERROR', message: err instanceof Error ? err.message : String(err) };
@@ -142,7 +151,7 @@ export async function importSources(
   for (let i = 0; i < sources.length; i++) {
     const src = sources[i];
     try {
-      const r = store.importBytes(src.name, src.read());
+      const r = await store.importBytesAsync(src.name, src.read());
       if (r.status === 'directory') result.skipped = (result.skipped ?? 0) + 1;
       else {
         if (r.status === 'imported') result.imported++;

@@ -10,11 +10,11 @@
 import { join } from 'node:path';
 import type { Frame, InstanceSummary, SeriesSummary, StudySummary } from '../../api.js';
 import { ApiError } from '../../../common/api-error.js';
-import { decodeDicomFile, toContractFrame } from '../dicom/decode.js';
-import { isDicomDir } from '../dicom/dicomdir.js';
+import { decodeDicomFile, decodeDicomFileAsync, toContractFrame } from '../dicom/decode.js';
+import { decodeFrameOffThread, readForImportOffThread } from '../dicom/decode-worker.js';
+import { readForImport, readForImportSync, type ReadForImport } from '../dicom/read.js';
 import { DicomError } from '../dicom/errors.js';
-import { readImageInfo, readInstanceHeader, type InstanceHeader } from '../dicom/header.js';
-import { parseDicomFile } from '../dicom/parse.js';
+import type { InstanceHeader } from '../dicom/header.js';
 import { LruCache } from '../../../node/store/lru.js';
 import { ObjectStore, sha256Hex } from './object-store.js';
 import { openDatabase, type Db, type Migration } from '../../../node/store/sqlite.js';
@@ -83,6 +83,7 @@ interface InstanceRow {
   slice_position: number | null;
   rows: number;
   columns: number;
+  number_of_frames: number;
 }
 
 interface SeriesRow {
@@ -104,14 +105,21 @@ export function sortInstances<T extends { slice_position: number | null; instanc
 export interface StudyStoreOptions {
   /** Upper bound of the decoded-frame cache in bytes (default 512 MiB). */
   frameCacheBytes?: number;
+  /**
+   * Parse and decode for `importBytesAsync` / `getFrameAsync` in the decode worker (default true), so the caller's
+   * event loop never runs a decoder on untrusted bytes. The synchronous methods always decode in-process.
+   */
+  offThread?: boolean;
 }
 
 export class StudyStore {
   readonly objects: ObjectStore;
   private readonly db: Db;
   private readonly frames: LruCache<string, Frame>;
+  private readonly offThread: boolean;
 
   private constructor(dataDir: string, opts: StudyStoreOptions) {
+    this.offThread = opts.offThread ?? true;
     this.db = openDatabase(join(dataDir, 'studies.sqlite'), MIGRATIONS);
     this.objects = new ObjectStore(join(dataDir, 'objects'));
     this.frames = new LruCache(opts.frameCacheBytes ?? 512 * 1024 * 1024, (f) => f.pixels.byteLength);
@@ -121,12 +129,22 @@ export class StudyStore {
     return new StudyStore(dataDir, opts);
   }
 
-  /** Imports one DICOM file's bytes. Throws DicomError (nothing written) when the file cannot be imported. */
+  /**
+   * Imports one DICOM file's bytes. Throws DicomError (nothing written) when the file cannot be imported. A compressed
+   * file needs its codec loaded (`prepareCodec`; the importer does it).
+   */
   importBytes(name: string, bytes: Uint8Array): ImportOneResult {
-    const ds = parseDicomFile(bytes, name);
-    if (isDicomDir(ds)) return { status: 'directory' };
-    const header = readInstanceHeader(ds, name);
-    const image = readImageInfo(ds, name);
+    return this.storeRead(name, bytes, readForImportSync(bytes, name));
+  }
+
+  /** Like `importBytes`, with parsing, validation and any decoding done in the decode worker (or in-process when off). */
+  async importBytesAsync(name: string, bytes: Uint8Array): Promise<ImportOneResult> {
+    return this.storeRead(name, bytes, this.offThread ? await readForImportOffThread(bytes, name) : await readForImport(bytes, name));
+  }
+
+  private storeRead(name: string, bytes: Uint8Array, read: ReadForImport): ImportOneResult {
+    if (read === null) return { status: 'directory' };
+    const { header, image } = read;
     const hash = sha256Hex(bytes);
     const existing = this.db.prepare('SELECT object_sha256 FROM instances WHERE sop_uid = ?').get(header.sopInstanceUid) as { object_sha256: string } | undefined;
     if (existing) {
@@ -251,7 +269,7 @@ export class StudyStore {
 
   private sortedInstanceRows(seriesInstanceUid: string): InstanceRow[] {
     return sortInstances(
-      this.db.prepare('SELECT sop_uid, series_uid, instance_number, slice_position, rows, columns FROM instances WHERE series_uid = ?').all(seriesInstanceUid) as InstanceRow[],
+      this.db.prepare('SELECT sop_uid, series_uid, instance_number, slice_position, rows, columns, number_of_frames FROM instances WHERE series_uid = ?').all(seriesInstanceUid) as InstanceRow[],
     );
   }
 
@@ -261,19 +279,39 @@ export class StudyStore {
       const s: InstanceSummary = { sopInstanceUid: r.sop_uid, seriesInstanceUid: r.series_uid, rows: r.rows, columns: r.columns };
       if (r.instance_number !== null) s.instanceNumber = r.instance_number;
       if (r.slice_position !== null) s.sliceLocation = r.slice_position;
+      if (r.number_of_frames > 1) s.numberOfFrames = r.number_of_frames;
       return s;
     });
   }
 
-  /** The decoded first frame of an instance, from the cache when possible. NOT_FOUND when unknown. */
-  getFrame(sopInstanceUid: string): Frame {
-    const cached = this.frames.get(sopInstanceUid);
-    if (cached) return cached;
+  private frameRow(sopInstanceUid: string): { bytes: Buffer; name: string } {
     const row = this.db.prepare('SELECT object_sha256, source_name FROM instances WHERE sop_uid = ?').get(sopInstanceUid) as { object_sha256: string; source_name: string | null } | undefined;
     if (!row) throw new ApiError('NOT_FOUND', `No instance ${sopInstanceUid}`);
-    const bytes = this.objects.get(row.object_sha256);
-    const frame = toContractFrame(decodeDicomFile(bytes, row.source_name ?? sopInstanceUid));
-    this.frames.set(sopInstanceUid, frame);
+    return { bytes: this.objects.get(row.object_sha256), name: row.source_name ?? sopInstanceUid };
+  }
+
+  /**
+   * A decoded frame (default the first) of an instance, from the cache when possible. NOT_FOUND when unknown. A
+   * compressed instance whose codec is not loaded yet throws DECODE_FAILED: use `getFrameAsync`.
+   */
+  getFrame(sopInstanceUid: string, frameIndex = 0): Frame {
+    const key = `${sopInstanceUid}#${frameIndex}`;
+    const cached = this.frames.get(key);
+    if (cached) return cached;
+    const { bytes, name } = this.frameRow(sopInstanceUid);
+    const frame = toContractFrame(decodeDicomFile(bytes, name, frameIndex));
+    this.frames.set(key, frame);
+    return frame;
+  }
+
+  /** Like `getFrame`, decoded in the decode worker (or in-process, loading the codec first, when off). */
+  async getFrameAsync(sopInstanceUid: string, frameIndex = 0): Promise<Frame> {
+    const key = `${sopInstanceUid}#${frameIndex}`;
+    const cached = this.frames.get(key);
+    if (cached) return cached;
+    const { bytes, name } = this.frameRow(sopInstanceUid);
+    const frame = this.offThread ? await decodeFrameOffThread(bytes, name, frameIndex) : toContractFrame(await decodeDicomFileAsync(bytes, name, frameIndex));
+    this.frames.set(key, frame);
     return frame;
   }
 

@@ -56,9 +56,9 @@ test('engine queue: concurrent requests run as batches, results go back to their
 });
 
 test('engine in a worker_thread: status, a scan, and a typed error over the port', async () => {
-  // An empty models folder: the seeded development models stand in, whatever is committed in native-models/models.
+  // An empty models folder with the explicit development opt-in: the seeded models stand in, whatever is committed.
   const modelsDir = mkdtempSync(join(tmpdir(), 'mfp-engine-models-'));
-  const w = await startWorkerEngine({ ep: 'cpu', threads: 1, warmup: false, modelsDir });
+  const w = await startWorkerEngine({ ep: 'cpu', threads: 1, warmup: false, modelsDir, allowSeeded: true });
   try {
     const st = await w.ready();
     assert.equal(st.ready, true);
