@@ -14,12 +14,32 @@
  * drift; the response and event payload types are phantoms (`returns<T>()`, `event<T>()`), present only for the
  * compiler. electron/features/api.ts composes every feature's declaration into the one contract; the router, the
  * transports and the preload take their method and event names from that composition at run time.
+ *
+ * Who may call a method is declared next to it, as a third argument:
+ *   method(check, returns<T>())                         any signed-in user
+ *   method(check, returns<T>(), { roles: ['admin'] })   signed-in users with one of these roles
+ *   method(check, returns<T>(), { public: true })       anyone holding the transport's access (sign-in itself)
+ * The router (electron/node/router/router.ts) enforces it: UNAUTHORIZED without a valid session, FORBIDDEN for a
+ * role not listed.
  */
 import type { Check } from './validate.js';
 
-/** A method: its request validator, and (type-level only) its response type. */
+/** The roles a signed-in user may hold (electron/features/users). */
+export const ROLES = ['radiologist', 'admin', 'compliance'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Who may call a method; absent or `{}` means any signed-in user. */
+export interface MethodAccess {
+  /** Only signed-in users holding one of these roles. */
+  readonly roles?: readonly Role[];
+  /** No sign-in needed (sign-in, session probe, first-run setup). The transport's own checks still apply. */
+  readonly public?: true;
+}
+
+/** A method: its request validator, who may call it, and (type-level only) its response type. */
 export interface MethodSpec<Req, Res> {
   readonly check: Check<Req>;
+  readonly access: MethodAccess;
   /**
    * Largest request body a byte transport (HTTP) accepts for this method; absent: the transport's small default for
    * JSON calls. Only methods that carry bulk data (file uploads) declare more.
@@ -49,8 +69,10 @@ export function returns<T>(): T {
   return undefined as T;
 }
 
-export function method<Req, Res>(check: Check<Req>, _response: Res, opts: { maxBodyBytes?: number } = {}): MethodSpec<Req, Res> {
-  return opts.maxBodyBytes === undefined ? { check } : { check, maxBodyBytes: opts.maxBodyBytes };
+export function method<Req, Res>(check: Check<Req>, _response: Res, opts: MethodAccess & { maxBodyBytes?: number } = {}): MethodSpec<Req, Res> {
+  const { maxBodyBytes, ...access } = opts;
+  if (access.public && access.roles) throw new Error('a method is either public or limited to roles, not both');
+  return maxBodyBytes === undefined ? { check, access } : { check, access, maxBodyBytes };
 }
 
 export function event<P>(): EventSpec<P> {

@@ -11,12 +11,19 @@
  * served by the host may call `createHttpClient(location.origin)` with no token. Pass the token explicitly
  * when calling from elsewhere (tests, scripts): it is then sent as `Authorization: Bearer` (and as `?token=`
  * for the EventSource, which cannot send headers).
+ *
+ * The signed-in session: a page gets it as an HttpOnly cookie. A caller outside a browser (no cookie jar) keeps
+ * the session the host returns in the `X-MedFedPure-Session` response header after sign-in, and sends it back in
+ * the same request header; an empty value (sign-out) forgets it.
  */
 import { ApiError } from './api-error.js';
 import { decodeMessage, encodeMessage, MESSAGE_CONTENT_TYPE } from './codec.js';
 import type { ApiClientOf } from './feature-api.js';
 
 type MethodShape = Record<string, { req: unknown; res: unknown }>;
+
+/** The header carrying the signed-in session for callers without a cookie jar (see electron/node/http/security.ts). */
+export const SESSION_HEADER = 'X-MedFedPure-Session';
 
 /** The part of the DOM EventSource used here (declared locally: this file also compiles without the DOM lib). */
 interface EventSourceLike {
@@ -44,11 +51,13 @@ export function createHttpClient<M extends MethodShape, E extends Record<string,
   const doFetch = options.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
   const listeners = new Map<string, Set<(payload: never) => void>>();
   let source: EventSourceLike | null = null;
+  let session: string | undefined;
   const sourceHandlers = new Map<string, (ev: { data: string }) => void>();
 
   async function invoke<K extends keyof M & string>(method: K, request: M[K]['req']): Promise<M[K]['res']> {
     const headers: Record<string, string> = { 'Content-Type': MESSAGE_CONTENT_TYPE, Accept: MESSAGE_CONTENT_TYPE };
     if (token) headers.Authorization = `Bearer ${token}`;
+    if (session) headers[SESSION_HEADER] = session;
     let res: Response;
     try {
       res = await doFetch(`${base}/api/${encodeURIComponent(method)}`, {
@@ -60,6 +69,8 @@ export function createHttpClient<M extends MethodShape, E extends Record<string,
     } catch (err) {
       throw new ApiError('INTERNAL', `Cannot reach the MedFedPure host: ${err instanceof Error ? err.message : String(err)}`);
     }
+    const returned = res.headers.get(SESSION_HEADER);
+    if (returned !== null) session = returned || undefined;
     const bytes = new Uint8Array(await res.arrayBuffer());
     if (!res.ok) {
       let body: unknown = null;

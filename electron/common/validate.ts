@@ -23,6 +23,15 @@ export function integer(opts: { min?: number; max?: number } = {}): Check<number
   return (v, path) => (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : fail(path, `an integer in ${min}..${max}`));
 }
 
+export function boolean(): Check<boolean> {
+  return (v, path) => (typeof v === 'boolean' ? v : fail(path, 'true or false'));
+}
+
+/** One of a fixed list of strings (an enumeration). */
+export function oneOf<const T extends string>(values: readonly T[]): Check<T> {
+  return (v, path) => (typeof v === 'string' && (values as readonly string[]).includes(v) ? (v as T) : fail(path, `one of ${values.join(', ')}`));
+}
+
 export function bytes(opts: { max?: number } = {}): Check<Uint8Array> {
   const max = opts.max ?? Number.MAX_SAFE_INTEGER;
   return (v, path) => (v instanceof Uint8Array && v.byteLength <= max ? v : fail(path, `a Uint8Array of at most ${max} bytes`));

@@ -11,7 +11,7 @@
  *  - HTTP (browser host): POST /api/<method> with the request; typed arrays inside requests and responses are
  *    carried as binary (electron/common/codec.ts), never base64-in-JSON. Events over SSE.
  */
-import type { ApiClientOf, EventSpecs, EventTable, MethodSpecs, MethodTable } from '../common/feature-api.js';
+import type { ApiClientOf, EventSpecs, EventTable, MethodAccess, MethodSpecs, MethodTable } from '../common/feature-api.js';
 import type { Check } from '../common/validate.js';
 import { appApi } from './app/api.js';
 import { auditApi } from './audit/api.js';
@@ -19,6 +19,8 @@ import { flApi } from './fl/api.js';
 import { pacsApi } from './pacs/api.js';
 import { scanApi } from './scan/api.js';
 import { studiesApi } from './studies/api.js';
+import { usersApi } from './users/api.js';
+import { decisionsApi } from './decisions/api.js';
 
 export type { ApiErrorBody, ApiErrorCode } from '../common/api-error.js';
 export type * from './app/api.js';
@@ -27,9 +29,11 @@ export type * from './fl/api.js';
 export type * from './pacs/api.js';
 export type * from './scan/api.js';
 export type * from './studies/api.js';
+export type * from './users/api.js';
+export type * from './decisions/api.js';
 
 /** Every feature's declaration, in menu order. */
-export const FEATURE_APIS = [appApi, studiesApi, auditApi, scanApi, pacsApi, flApi] as const;
+export const FEATURE_APIS = [appApi, usersApi, studiesApi, auditApi, scanApi, decisionsApi, pacsApi, flApi] as const;
 
 type Features = (typeof FEATURE_APIS)[number];
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
@@ -49,14 +53,16 @@ export type ApiEvent = keyof ApiEvents;
 /** The client surface both transports implement; the renderer codes against this only. */
 export type ApiClient = ApiClientOf<ApiMethods, ApiEvents>;
 
-function compose(): { schemas: Record<string, Check<unknown>>; events: string[]; bodyLimits: Record<string, number> } {
+function compose(): { schemas: Record<string, Check<unknown>>; access: Record<string, MethodAccess>; events: string[]; bodyLimits: Record<string, number> } {
   const schemas: Record<string, Check<unknown>> = {};
+  const access: Record<string, MethodAccess> = {};
   const bodyLimits: Record<string, number> = {};
   const events: string[] = [];
   for (const feature of FEATURE_APIS) {
     for (const [name, spec] of Object.entries(feature.methods as MethodSpecs)) {
       if (name in schemas) throw new Error(`API method "${name}" is declared by two features`);
       schemas[name] = spec.check;
+      access[name] = spec.access;
       if (spec.maxBodyBytes !== undefined) bodyLimits[name] = spec.maxBodyBytes;
     }
     for (const name of Object.keys(feature.events)) {
@@ -64,13 +70,15 @@ function compose(): { schemas: Record<string, Check<unknown>>; events: string[];
       events.push(name);
     }
   }
-  return { schemas, events, bodyLimits };
+  return { schemas, access, events, bodyLimits };
 }
 
 const composed = compose();
 
 /** One request validator per method (the router checks every request with it before any handler runs). */
 export const API_SCHEMAS = composed.schemas as { readonly [M in ApiMethod]: Check<ApiRequest<M>> };
+/** Who may call each method (declared next to the method; enforced by the router). */
+export const API_ACCESS = composed.access as { readonly [M in ApiMethod]: MethodAccess };
 /** Methods that accept a request body larger than the HTTP host's default (bytes), as their features declare. */
 export const API_BODY_LIMITS: Readonly<Record<string, number>> = composed.bodyLimits;
 /** Runtime lists of the contract's names: transports refuse anything else. */

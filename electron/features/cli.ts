@@ -10,9 +10,10 @@ import { flCommands } from './fl/cli.js';
 import { pacsCommands } from './pacs/cli.js';
 import { scanCommands } from './scan/cli.js';
 import { studiesCommands } from './studies/cli.js';
+import { usersCommands } from './users/cli.js';
 
 /** Every product command, in help order. */
-export const PRODUCT_COMMANDS: readonly CliCommand[] = [...appCommands, ...studiesCommands, ...auditCommands, ...scanCommands, ...pacsCommands, ...flCommands];
+export const PRODUCT_COMMANDS: readonly CliCommand[] = [...appCommands, ...usersCommands, ...studiesCommands, ...auditCommands, ...scanCommands, ...pacsCommands, ...flCommands];
 
 export function main(argv: string[], extra: readonly CliCommand[] = []): Promise<number> {
   return runCli([...PRODUCT_COMMANDS, ...extra], argv, appVersion());

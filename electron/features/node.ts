@@ -8,33 +8,51 @@
  *
  * Audited here: application start/stop (when `auditLifecycle`), and a security alert when the audit log's
  * append-only triggers were found missing. Each feature audits its own operations.
+ *
+ * Who an audit row names: `services.actor` is live. While the router serves a call it reads the call's signed-in
+ * user and role (electron/node/router/call-context.ts); outside any call (start/stop, CLI commands) it is the
+ * configured `user`, else the OS account with role 'os-account'. So every feature audits with `actor` and every row
+ * names the person whose request caused it.
  */
 import { mkdirSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { composeRouter, type Handlers, type Router, type RouterOptions } from '../node/router/router.js';
+import { composeRouter, type Handlers, type Principal, type Router, type RouterOptions } from '../node/router/router.js';
+import { currentCall } from '../node/router/call-context.js';
+import type { Role } from '../common/feature-api.js';
 import { EventBus } from '../node/services/event-bus.js';
 import { appVersion } from '../node/services/paths.js';
-import { API_SCHEMAS, type ApiEvents, type ApiMethods, type AppInfo } from './api.js';
+import { API_ACCESS, API_SCHEMAS, type ApiEvents, type ApiMethods, type AppInfo } from './api.js';
 import { appHandlers } from './app/service.js';
 import { AuditStore } from './audit/audit-store.js';
 import { EVENT_TYPE } from './audit/codes.js';
 import { applicationActivity, securityAlert, type AuditActor } from './audit/events.js';
 import { auditHandlers } from './audit/service.js';
 import { createFlService, type FlAgentLauncher, type FlService } from './fl/service.js';
+import { ChainMonitor } from './audit/chain-monitor.js';
+import { AuditForwarder, loadForwardingConfig } from './audit/forwarder.js';
 import { pacsErrorToApiError } from './pacs/errors.js';
 import { createPacsService, type PacsService } from './pacs/service.js';
 import { createScanService, type ScanEngineProvider, type ScanService } from './scan/service.js';
 import { dicomErrorToApiError } from './studies/dicom/errors.js';
 import { createStudiesService, type StudiesService } from './studies/service.js';
 import { StudyStore } from './studies/store/study-store.js';
+import { createUsersService, userErrorToApiError, type UsersService } from './users/service.js';
+import { createDecisionsService, type DecisionsService } from './decisions/service.js';
+import type { UserStoreOptions } from './users/user-store.js';
 
 export interface ServicesOptions {
   dataDir: string;
   /** Who hosts the UI; reported by app.info. CLI commands that never serve a UI pass 'browser'. */
   host: AppInfo['host'];
-  /** The signed-in user; defaults to the OS account with role 'radiologist'. */
-  user?: { id: string; role: string };
+  /**
+   * Who in-process calls without a session act as (tests; a scripted host): also the actor of rows written outside
+   * any call. Without it such rows name the OS account with role 'os-account', and in-process router calls are
+   * anonymous (only public methods answer).
+   */
+  user?: { id: string; role: Role };
+  /** Session, lockout and hashing parameters of the user store (tests shorten them). */
+  users?: UserStoreOptions;
   workstation?: string;
   /** Audit Application Start now and Application Stop on close (the app and the host: yes; one-shot CLI commands: no). */
   auditLifecycle?: boolean;
@@ -53,13 +71,19 @@ export type AppEventBus = EventBus<ApiEvents>;
 export interface Services {
   readonly info: AppInfo;
   readonly events: AppEventBus;
+  /** Live: the current call's user, else the local user (see the file comment). */
   readonly actor: AuditActor;
+  /** The in-process principal (ServicesOptions.user), if any. */
+  readonly localPrincipal?: Principal;
   /** The shared stores. */
   readonly studies: StudyStore;
   readonly audit: AuditStore;
   /** Feature services. */
   readonly imports: StudiesService;
   readonly scan: ScanService;
+  readonly users: UsersService;
+  /** Radiologists' decisions; `decisions.store` is the FL agent's ConfirmedCasesReader. */
+  readonly decisions: DecisionsService;
   readonly pacs: PacsService;
   readonly fl: FlService;
   /** Every feature's handlers, one per API method. */
@@ -71,10 +95,19 @@ export interface Services {
 export function createServices(opts: ServicesOptions): Services {
   const dataDir = resolve(opts.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const user = opts.user ?? { id: safeUserName(), role: 'radiologist' };
   const workstation = opts.workstation ?? hostname();
-  const actor: AuditActor = { userId: user.id, userRole: user.role, workstation };
-  const info: AppInfo = { name: 'MedFedPure Workstation', version: appVersion(), host: opts.host, dataDir, user, workstation };
+  const local = opts.user ? { userId: opts.user.id, userRole: opts.user.role as string } : { userId: safeUserName(), userRole: 'os-account' };
+  const actor: AuditActor = {
+    get userId() {
+      return currentCall()?.principal?.userId ?? local.userId;
+    },
+    get userRole() {
+      return currentCall()?.principal?.role ?? local.userRole;
+    },
+    workstation,
+  };
+  const localPrincipal: Principal | undefined = opts.user ? { userId: opts.user.id, role: opts.user.role, displayName: opts.user.id } : undefined;
+  const info: AppInfo = { name: 'MedFedPure Workstation', version: appVersion(), host: opts.host, dataDir, user: null, workstation };
   const events: AppEventBus = new EventBus();
   const audit = AuditStore.open(join(dataDir, 'audit.sqlite'), {
     onAppend: (e) => events.emit('audit.appended', { seq: e.seq, eventCode: e.eventId.code }),
@@ -97,17 +130,43 @@ export function createServices(opts: ServicesOptions): Services {
   }
   const lifecycle = opts.auditLifecycle ?? true;
   if (lifecycle) audit.append(applicationActivity(actor, 'start', { host: opts.host, version: info.version, pid: process.pid }));
+  // The chain is walked once now (a break found here is recorded and shown to every user until an admin
+  // acknowledges it), then checked row by row as rows are appended.
+  const monitor = new ChainMonitor(audit, actor);
+  monitor.start();
+  events.on('audit.appended', () => monitor.onAppended());
+  // Forwarding to the site's audit repository, when configured (audit/forwarder.ts): every row, in order.
+  let forwarder: AuditForwarder | null = null;
+  try {
+    const forwarding = loadForwardingConfig(dataDir, workstation);
+    if (forwarding) {
+      forwarder = new AuditForwarder(audit, join(dataDir, 'audit.sqlite.forwarded'), forwarding);
+      events.on('audit.appended', () => forwarder!.notify());
+      forwarder.notify();
+    }
+  } catch (err) {
+    audit.close();
+    studies.close();
+    throw err;
+  }
 
   const imports = createStudiesService({ studies, audit, actor, events });
   const scan = createScanService({ dataDir, studies, audit, actor, events, engine: opts.engine });
+  const users = createUsersService({ dataDir, audit, workstation, events, store: opts.users });
+  const decisions = createDecisionsService({
+    dataDir, audit, actor, events, latestResult: (sop) => scan.latest(sop), resultInput: (sop) => scan.input(sop),
+    patientOfStudy: (uid) => studies.patientOfStudy(uid)?.patientId,
+  });
   const pacs = createPacsService({
     dataDir, studies, audit, actor, events, scanResults: (s) => scan.results(s), software: { name: info.name, version: info.version, workstation },
   });
   const fl = createFlService({ dataDir, audit, actor, events, launcher: opts.flAgent, ...opts.flOptions });
   const handlers: Handlers<ApiMethods> = {
     ...appHandlers(info),
+    ...users.handlers,
+    ...decisions.handlers,
     ...imports.handlers,
-    ...auditHandlers(audit),
+    ...auditHandlers({ audit, monitor, actor, workstation }),
     ...scan.handlers,
     ...pacs.handlers,
     ...fl.handlers,
@@ -118,10 +177,13 @@ export function createServices(opts: ServicesOptions): Services {
     info,
     events,
     actor,
+    localPrincipal,
     studies,
     audit,
     imports,
     scan,
+    users,
+    decisions,
     pacs,
     fl,
     handlers,
@@ -131,8 +193,12 @@ export function createServices(opts: ServicesOptions): Services {
       try {
         if (lifecycle) audit.append(applicationActivity(actor, 'stop', { reason, pid: process.pid }));
       } finally {
+        monitor.stop();
+        forwarder?.stop();
         imports.close();
         scan.close();
+        users.close();
+        decisions.close();
         pacs.close();
         void fl.close(); // hosts await services.fl.close() first, so its last audit events land before the store closes
         studies.close();
@@ -144,9 +210,15 @@ export function createServices(opts: ServicesOptions): Services {
 
 export type AppRouter = Router<ApiMethods, ApiEvents>;
 
-/** The one router over every feature's methods. */
-export function createRouter(services: Services, opts: Omit<RouterOptions, 'errorMappers'> = {}): AppRouter {
-  return composeRouter<ApiMethods, ApiEvents>(API_SCHEMAS, services.handlers, services.events, { ...opts, errorMappers: [dicomErrorToApiError, pacsErrorToApiError] });
+/** The one router over every feature's methods: each method's declared access, sessions from the users feature. */
+export function createRouter(services: Services, opts: Pick<RouterOptions, 'logError'> = {}): AppRouter {
+  return composeRouter<ApiMethods, ApiEvents>(API_SCHEMAS, services.handlers, services.events, {
+    ...opts,
+    access: API_ACCESS,
+    authenticate: (token) => services.users.authenticate(token),
+    localPrincipal: services.localPrincipal,
+    errorMappers: [dicomErrorToApiError, pacsErrorToApiError, userErrorToApiError],
+  });
 }
 
 function safeUserName(): string {

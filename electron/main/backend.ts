@@ -14,7 +14,7 @@ import { defaultDataDir } from '../node/services/paths.js';
 import { createRouter, createServices, type Services } from '../features/node.js';
 import type { ScanEngineProvider } from '../features/scan/service.js';
 import type { FlAgentLauncher } from '../features/fl/service.js';
-import type { ApiEvent, ApiEvents, AppInfo } from '../features/api.js';
+import type { ApiEvent, ApiEvents, AppInfo, Role } from '../features/api.js';
 import type { Dispatch, IpcSecurityEvent } from './ipc.js';
 import type { SecurityNotice } from './security/install.js';
 
@@ -33,7 +33,8 @@ export interface Backend {
 export interface BackendOptions {
   /** Defaults to the same folder `medfedpure serve` uses ($MEDFEDPURE_DATA_DIR or the per-user data folder). */
   dataDir?: string;
-  user?: { id: string; role: string };
+  /** Who in-process calls and rows written outside a call name (see ServicesOptions.user); windows sign in. */
+  user?: { id: string; role: Role };
   /** Import the demo series into an empty data folder (as `medfedpure serve` does). Default true. */
   demoData?: boolean;
   maxAlertsPerMinute?: number;
@@ -62,7 +63,7 @@ export async function openBackend(opts: BackendOptions = {}): Promise<Backend> {
 
   return {
     info: services.info,
-    dispatch: (method, request) => router.dispatch(method, request),
+    dispatch: (method, request, caller) => router.dispatch(method, request, caller),
     onEvent: (listener) => services.events.onAny(listener),
     auditSecurityAlert(event) {
       const t = now();

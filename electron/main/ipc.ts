@@ -5,7 +5,9 @@
  * (`medfedpure:event`, main → renderer). Every invoke is checked, in order:
  *   1. the sender is the main frame of one of our windows, showing `app://medfedpure/` (security/sender.ts);
  *   2. the payload is `{ method, request }` with a method from the contract's runtime list and an object request;
- * then dispatched to the router. Replies are always an envelope (`IpcInvokeResult`), never a thrown error,
+ * then dispatched to the router with the window's session (signed-in user), which main keeps per window in
+ * `sessions` and the renderer never sees: sign-in stores it, sign-out removes it, closing the window forgets it.
+ * Replies are always an envelope (`IpcInvokeResult`), never a thrown error,
  * so typed error codes survive IPC. Refused senders are reported to `onSecurityEvent` (the audit log).
  *
  * `ValidatedIpcMain` refuses to register any channel other than the two above, so no other channel is served.
@@ -16,8 +18,10 @@ import { isApiErrorCode } from '../common/api-error.js';
 import { isApiMethod } from '../features/api.js';
 import { IPC_CHANNELS, type IpcChannel, type IpcInvokeResult } from '../common/preload-api.js';
 import { validateSender, type IpcEventLike, type SenderRejection } from './security/sender.js';
+import type { Caller } from '../node/router/call-context.js';
 
-export type Dispatch = (method: ApiMethod, request: unknown) => Promise<unknown>;
+/** A transport always passes the caller; in-process callers (tests) may leave it out and act as the local user. */
+export type Dispatch = (method: ApiMethod, request: unknown, caller?: Caller) => Promise<unknown>;
 
 export interface IpcSecurityEvent {
   kind: 'ipc-sender-rejected' | 'ipc-bad-payload';
@@ -31,6 +35,8 @@ export interface IpcSecurityEvent {
 export interface InvokeHandlerOptions {
   trustedWebContentsIds: ReadonlySet<number>;
   dispatch: Dispatch;
+  /** Session token per window (webContents id); main deletes a window's entry when it closes. */
+  sessions?: Map<number, string>;
   onSecurityEvent?: (event: IpcSecurityEvent) => void;
   /** Where unexpected (non-API) errors are logged; their text never reaches the renderer. */
   logError?: (err: unknown, method: ApiMethod) => void;
@@ -60,6 +66,7 @@ export function createInvokeHandler(opts: InvokeHandlerOptions): (event: IpcEven
     }
   };
 
+  const sessions = opts.sessions ?? new Map<number, string>();
   return async (event, payload) => {
     const sender = validateSender(event, opts.trustedWebContentsIds);
     if (!sender.ok) {
@@ -79,7 +86,14 @@ export function createInvokeHandler(opts: InvokeHandlerOptions): (event: IpcEven
       return fail('BAD_REQUEST', `Request for ${method} must be an object`);
     }
     try {
-      return { ok: true, result: await opts.dispatch(method, request) };
+      const id = event.sender.id;
+      const caller: Caller = {
+        sessionToken: sessions.get(id),
+        setSession: (t) => (t === null ? sessions.delete(id) : sessions.set(id, t)),
+        transport: 'ipc',
+        client: `ipc window ${id}`,
+      };
+      return { ok: true, result: await opts.dispatch(method, request, caller) };
     } catch (err) {
       const body = toApiErrorBody(err);
       if (body.code === 'INTERNAL') (opts.logError ?? ((e, m) => console.error(`medfedpure: ${m} failed`, e)))(err, method);

@@ -102,12 +102,14 @@ async function main(): Promise<void> {
   const openedBackend = backend;
 
   const trusted = new Set<number>();
+  const sessions = new Map<number, string>(); // webContents id → the window's signed-in session
   const ipc = new ValidatedIpcMain(ipcMain);
   ipc.handle(
     IPC_CHANNELS.invoke,
     createInvokeHandler({
       trustedWebContentsIds: trusted,
-      dispatch: (method, request) => openedBackend.dispatch(method, request),
+      dispatch: (method, request, caller) => openedBackend.dispatch(method, request, caller),
+      sessions,
       onSecurityEvent: (e) => {
         console.warn(`medfedpure: security: ${e.kind} (${e.reason}) from webContents ${e.webContentsId} ${e.url ?? ''}`);
         openedBackend.auditSecurityAlert(e);
@@ -129,6 +131,9 @@ async function main(): Promise<void> {
     win.on('closed', () => {
       trusted.delete(id);
       windows.delete(win);
+      const token = sessions.get(id);
+      sessions.delete(id);
+      if (token) void openedBackend.dispatch('users.signOut', {}, { sessionToken: token, transport: 'ipc', client: `ipc window ${id}` }).catch(() => undefined);
     });
     await win.loadURL(APP_ENTRY_URL);
     return win;

@@ -1,6 +1,8 @@
 /**
- * The workstation shell: header with view switch, and two views — the viewer (import, study list, series
- * thumbnails, toolbar, viewport with AI overlays and slice marks, AI panel) and the audit review. Talks to the services only through `ApiClient`.
+ * The workstation shell for the signed-in user: header with the views their role may use, and the views — the
+ * viewer (radiologists: import, study list, series thumbnails, toolbar, viewport with AI overlays and slice marks,
+ * AI panel), the audit review (compliance officers, admins) and the accounts screen (admins). Talks to the services
+ * only through `ApiClient`; the host enforces the same roles.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ApiClient, AppInfo, ImportResult, SeriesSummary, StudySummary } from '../../electron/features/api.js';
@@ -10,6 +12,9 @@ import { useScanResults } from './ai/useScanResults.js';
 import { ViewportLegend } from './ai/ViewportLegend.js';
 import { AuditPage } from './audit/AuditPage.js';
 import { FlPage } from './fl/FlPage.js';
+import { ChainBanner } from './audit/ChainBanner.js';
+import type { SessionControls } from './users/SessionGate.js';
+import { UsersPage } from './users/UsersPage.js';
 import { ImportControl } from './import/ImportControl.js';
 import { PacsPanel } from './pacs/PacsPanel.js';
 import { SeriesStrip } from './studies/SeriesStrip.js';
@@ -26,10 +31,20 @@ import { INITIAL_UI, type ViewportController, type ViewportUiState } from './vie
 const FRAME_CACHE_BYTES = 256 * 1024 * 1024;
 const PREFETCH_CONCURRENCY = 4;
 
-type View = 'viewer' | 'audit' | 'fl';
+type View = 'viewer' | 'audit' | 'users' | 'fl';
 
-export function App({ client }: { client: ApiClient }) {
-  const [view, setView] = useState<View>('viewer');
+/** The views each role may open, first one the default (the host refuses the others anyway). */
+const VIEWS_BY_ROLE: Record<SessionControls['session']['role'], View[]> = {
+  radiologist: ['viewer'],
+  compliance: ['audit'],
+  admin: ['users', 'audit', 'fl'],
+};
+const VIEW_LABEL: Record<View, string> = { viewer: 'Viewer', audit: 'Compliance review', users: 'Accounts', fl: 'Federation' };
+
+export function App({ client, session }: { client: ApiClient; session: SessionControls }) {
+  const views = VIEWS_BY_ROLE[session.session.role];
+  const reader = views.includes('viewer');
+  const [view, setView] = useState<View>(views[0]);
   const [info, setInfo] = useState<AppInfo | null>(null);
   const [studies, setStudies] = useState<StudySummary[]>([]);
   const [studiesLoading, setStudiesLoading] = useState(true);
@@ -46,7 +61,7 @@ export function App({ client }: { client: ApiClient }) {
   const [sync, setSync] = useState(true);
   const viewportRef = useRef<ViewportController | null>(null);
 
-  const seriesUids = useMemo(() => series.map((s) => s.seriesInstanceUid), [series]);
+  const seriesUids = useMemo(() => (reader ? series.map((s) => s.seriesInstanceUid) : []), [series, reader]);
   const scan = useScanResults(client, seriesUids);
   useEffect(() => { viewport?.setScanResults(scan.results); }, [viewport, scan.results]);
 
@@ -57,25 +72,28 @@ export function App({ client }: { client: ApiClient }) {
   }, [client]);
 
   const loadStudies = useCallback(async () => {
+    if (!reader) return;
     try {
       const list = await client.invoke('studies.list', {});
       setStudies(list);
       setStudiesError(undefined);
       setSelectedStudy((cur) => (cur ? list.find((s) => s.studyInstanceUid === cur.studyInstanceUid) ?? cur : cur));
     } catch (e) {
+      if ((e as { code?: string }).code === 'UNAUTHORIZED') session.recheck();
       setStudiesError(`Could not load studies: ${errorMessage(e)}`);
     } finally {
       setStudiesLoading(false);
     }
-  }, [client]);
+  }, [client, reader, session]);
 
   const loadPacsMarks = useCallback(() => {
+    if (!reader) return;
     client.invoke('pacs.localStates', {}).then((list) => setPacsMarks(new Map(list.map((m) => [m.studyInstanceUid, m]))), () => { /* no marker */ });
-  }, [client]);
+  }, [client, reader]);
 
   useEffect(() => { void loadStudies(); loadPacsMarks(); }, [loadStudies, loadPacsMarks]);
-  useEffect(() => client.on('studies.changed', () => void loadStudies()), [client, loadStudies]);
-  useEffect(() => client.on('pacs.progress', (j) => { if (j.state !== 'running') loadPacsMarks(); }), [client, loadPacsMarks]);
+  useEffect(() => (reader ? client.on('studies.changed', () => void loadStudies()) : undefined), [client, loadStudies, reader]);
+  useEffect(() => (reader ? client.on('pacs.progress', (j) => { if (j.state !== 'running') loadPacsMarks(); }) : undefined), [client, loadPacsMarks, reader]);
 
   useEffect(() => (view === 'viewer' ? installHotkeys(() => viewportRef.current) : undefined), [view]);
 
@@ -127,17 +145,22 @@ export function App({ client }: { client: ApiClient }) {
       <header className="app-header">
         <span className="brand">MedFedPure Workstation</span>
         <nav className="tabs" aria-label="Views">
-          <button type="button" data-testid="nav-viewer" className={view === 'viewer' ? 'tab active' : 'tab'} onClick={() => setView('viewer')}>Viewer</button>
-          <button type="button" data-testid="nav-audit" className={view === 'audit' ? 'tab active' : 'tab'} onClick={() => setView('audit')}>Audit</button>
-          <button type="button" data-testid="nav-fl" className={view === 'fl' ? 'tab active' : 'tab'} onClick={() => setView('fl')}>Federation</button>
+          {views.map((v) => (
+            <button key={v} type="button" data-testid={`nav-${v}`} className={view === v ? 'tab active' : 'tab'} onClick={() => setView(v)}>{VIEW_LABEL[v]}</button>
+          ))}
         </nav>
         {view === 'viewer' && <Toolbar viewport={viewport} ui={ui} layout={layout} onLayout={setLayout} sync={sync} onSync={setSync} />}
         <span className="spacer" />
+        <span className="session-user" data-testid="who" data-username={session.session.username} data-role={session.session.role}>
+          {session.session.displayName} ({session.session.role})
+        </span>
+        <button type="button" data-testid="sign-out" onClick={session.signOut}>Sign out</button>
         <span className="who" title={info ? `data: ${info.dataDir}` : ''}>
-          {info ? `${info.user.id} (${info.user.role}) · ${info.workstation} · ${info.host} · v${info.version}` : ''}
+          {info ? `${info.workstation} · ${info.host} · v${info.version}` : ''}
         </span>
       </header>
-      <main className={view === 'viewer' ? 'viewer-layout' : 'viewer-layout hidden'} aria-hidden={view !== 'viewer'}>
+      <ChainBanner client={client} isAdmin={session.session.role === 'admin'} />
+      {reader && <main className={view === 'viewer' ? 'viewer-layout' : 'viewer-layout hidden'} aria-hidden={view !== 'viewer'}>
         <aside className="left-panel">
           <div className="segmented left-tabs" role="tablist" aria-label="Study source">
             <button type="button" role="tab" aria-selected={leftTab === 'local'} data-testid="tab-local" className={leftTab === 'local' ? 'active' : ''} onClick={() => setLeftTab('local')}>Local</button>
@@ -175,9 +198,10 @@ export function App({ client }: { client: ApiClient }) {
           <footer className="hotkey-help" title={hotkeyHelp()}>{hotkeyHelp()}</footer>
         </div>
         <AiPanel client={client} viewport={viewport} ui={ui} scan={scan} />
-      </main>
+      </main>}
       {view === 'audit' && <AuditPage client={client} />}
       {view === 'fl' && <FlPage client={client} />}
+      {view === 'users' && <UsersPage client={client} self={session.session.username} />}
     </div>
   );
 }

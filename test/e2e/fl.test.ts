@@ -19,7 +19,8 @@ import { DEFAULT_LOCAL_TRAINING } from '../../fl-agent/train/local-trainer.js';
 import { arrayRecord, configRecord } from '../../fl-agent/protocol/records.js';
 import { ConformanceSuperLink } from '../fixtures/flower-conformance/superlink.js';
 import { CHROMIUM_SKIP_REASON, screenshot, watchPageErrors } from './support/chromium.js';
-import { useE2eSession } from './support/session.js';
+import { openApp, useE2eSession } from './support/session.js';
+import { E2E_USERS } from './support/server.js';
 
 describe('Federation tab end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
   const session = useE2eSession();
@@ -46,7 +47,7 @@ describe('Federation tab end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
   test('configure the SuperLink in the panel, see rounds complete in the plot, pause', { timeout: 300_000 }, async () => {
     const page = await session.context.newPage();
     const errors = watchPageErrors(page);
-    await page.goto(session.server.url);
+    await openApp(page, session.server.url, E2E_USERS.admin);
     await page.getByTestId('nav-fl').click();
     await page.getByTestId('fl-plot-empty').waitFor();
     assert.equal(await page.getByTestId('fl-state').textContent(), 'Not connected');

@@ -14,7 +14,7 @@ import type { Page } from 'playwright-core';
 import { createHttpClient } from '../../electron/common/http-client.js';
 import type { ApiEvents, ApiMethods } from '../../electron/features/api.js';
 import { CHROMIUM_SKIP_REASON, screenshot, watchPageErrors } from './support/chromium.js';
-import { useE2eSession } from './support/session.js';
+import { openApp, useE2eSession } from './support/session.js';
 
 const PHANTOM_DIR = new URL('../../build/demo-phantom/', import.meta.url).pathname;
 const PIN_DISTANCE_MM = 100;
@@ -109,7 +109,7 @@ describe('measurements on the CT phantom', { skip: CHROMIUM_SKIP_REASON }, () =>
   test('length within 1 % of truth, ROI means match the pixels, tools persist per instance and are audited', async () => {
     const page = await session.context.newPage();
     const errors = watchPageErrors(page);
-    await page.goto(session.server.url);
+    await openApp(page, session.server.url);
     await page.getByTestId('study-row').first().waitFor();
     const files = readdirSync(PHANTOM_DIR).filter((f) => f.endsWith('.dcm')).sort();
     assert.equal(files.length, 4);

@@ -18,7 +18,8 @@ import { buildAnalysisReport } from '../../electron/features/pacs/sr.js';
 import { imageFile } from '../unit/workstation/dicom-writer.js';
 import { orthancAvailable, ORTHANC_PASSWORD, ORTHANC_USER, startOrthanc, type Orthanc } from '../support/orthanc.js';
 import { CHROMIUM_SKIP_REASON, screenshot, watchPageErrors } from './support/chromium.js';
-import { useE2eSession } from './support/session.js';
+import { openApp, useE2eSession } from './support/session.js';
+import { E2E_USERS } from './support/server.js';
 
 const skip = CHROMIUM_SKIP_REASON || (orthancAvailable() ? false : 'Orthanc with the DICOMweb plugin is not installed');
 const STUDY = '1.2.826.0.1.3680043.10.1137.77';
@@ -65,6 +66,7 @@ describe('PACS tab end-to-end', { skip }, () => {
       rmSync(dir, { recursive: true, force: true });
     }
     const api = createHttpClient<ApiMethods, ApiEvents>(session.server.origin, session.server.token);
+    await api.invoke('users.signIn', { username: E2E_USERS.radiologist.username, password: E2E_USERS.radiologist.password });
     await api.invoke('pacs.saveEndpoint', { id: 'orthanc', name: 'Radiology PACS (test Orthanc)', url: orthanc.dicomWeb, auth: { kind: 'basic', username: ORTHANC_USER, secret: ORTHANC_PASSWORD } });
     await api.invoke('pacs.saveEndpoint', { id: 'offline', name: 'Offline PACS', url: 'http://127.0.0.1:9/dicom-web', auth: { kind: 'none' } });
   });
@@ -75,7 +77,7 @@ describe('PACS tab end-to-end', { skip }, () => {
   test('search → retrieve with progress → open; the study list marks it as from PACS', async () => {
     const page = await session.context.newPage();
     const errors = watchPageErrors(page);
-    await page.goto(session.server.url);
+    await openApp(page, session.server.url);
     await page.getByTestId('study-row').first().waitFor();
     await page.getByTestId('tab-pacs').click();
     await page.getByTestId('pacs-endpoint').selectOption('orthanc');

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { CHROMIUM_SKIP_REASON, screenshot, watchPageErrors } from './support/chromium.js';
 import { makeTestDicom } from './support/dicom.js';
-import { DEMO_PATIENT_ID, openDemoAxial, useE2eSession } from './support/session.js';
+import { DEMO_PATIENT_ID, openApp, openDemoAxial, useE2eSession } from './support/session.js';
+import { E2E_USERS } from './support/server.js';
 
 interface CanvasStats { width: number; height: number; nonBlack: number; hash: number; mean: number }
 
@@ -73,7 +74,7 @@ describe('viewer end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
   test('study list shows the demo study; opening a series draws the first image', async () => {
     const page = await session.context.newPage();
     const errors = watchPageErrors(page);
-    await page.goto(session.server.url);
+    await openApp(page, session.server.url);
     assert.ok(!page.url().includes('token='), `token should be removed from the address bar: ${page.url()}`);
     const rows = page.getByTestId('study-row');
     await rows.first().waitFor();
@@ -258,7 +259,7 @@ describe('viewer end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
   test('import: a DICOM file adds its study; a non-DICOM file is rejected with a typed reason', async () => {
     const page = await session.context.newPage();
     const errors = watchPageErrors(page);
-    await page.goto(session.server.url);
+    await openApp(page, session.server.url);
     await page.getByTestId('study-row').first().waitFor();
     const before = await page.getByTestId('study-row').count();
 
@@ -296,7 +297,7 @@ describe('viewer end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
   test('audit page lists import and open events, and the chain verifies intact', async () => {
     const page = await session.context.newPage();
     const errors = watchPageErrors(page);
-    await page.goto(session.server.url);
+    await openApp(page, session.server.url, E2E_USERS.compliance);
     await page.getByTestId('nav-audit').click();
     const rows = page.getByTestId('audit-row');
     await rows.first().waitFor();

@@ -8,12 +8,14 @@ export interface AppInfo {
   /** 'electron' when hosted by the Electron main process, 'browser' when by `medfedpure serve`. */
   host: 'electron' | 'browser';
   dataDir: string;
-  user: { id: string; role: string };
+  /** The signed-in user making this call (null when called without a session). */
+  user: { id: string; role: string; displayName: string } | null;
   workstation: string;
 }
 
 export const appApi = defineFeatureApi({
   methods: {
-    'app.info': method(object({}), returns<AppInfo>()),
+    /** Public: the sign-in screen shows what it signs in to. */
+    'app.info': method(object({}), returns<AppInfo>(), { public: true }),
   },
 });

@@ -17,12 +17,15 @@ export const EVENT_ID = {
   import: dcm('110107', 'Import'),
   query: dcm('110112', 'Query'),
   securityAlert: dcm('110113', 'Security Alert'),
+  userAuthentication: dcm('110114', 'User Authentication'),
 } as const;
 
 /** Audit Event Type Codes (CID 401 application activity, CID 403 security alert). */
 export const EVENT_TYPE = {
   applicationStart: dcm('110120', 'Application Start'),
   applicationStop: dcm('110121', 'Application Stop'),
+  login: dcm('110122', 'Login'),
+  logout: dcm('110123', 'Logout'),
   nodeAuthentication: dcm('110126', 'Node Authentication'),
   securityConfiguration: dcm('110129', 'Security Configuration'),
   softwareConfiguration: dcm('110131', 'Software Configuration'),
@@ -30,6 +33,8 @@ export const EVENT_TYPE = {
   auditRecordingStopped: dcm('110133', 'Audit Recording Stopped'),
   auditRecordingStarted: dcm('110134', 'Audit Recording Started'),
   objectSecurityAttributesChanged: dcm('110135', 'Object Security Attributes Changed'),
+  securityRolesChanged: dcm('110136', 'Security Roles Changed'),
+  userSecurityAttributesChanged: dcm('110137', 'User Security Attributes Changed'),
 } as const;
 
 /**
@@ -40,6 +45,9 @@ export const EVENT_TYPE = {
 export const MFP_EVENT_TYPE = {
   aiInference: { code: 'MFP-INF', system: '99MFP', meaning: 'AI Inference' },
   suspectedAdversarialInput: { code: 'MFP-ADV', system: '99MFP', meaning: 'Suspected Adversarial Input' },
+  aiResultDecision: { code: 'MFP-DEC', system: '99MFP', meaning: 'AI Result Decision' },
+  auditChainBroken: { code: 'MFP-CHN', system: '99MFP', meaning: 'Audit Chain Broken' },
+  auditChainBreakAcknowledged: { code: 'MFP-ACK', system: '99MFP', meaning: 'Audit Chain Break Acknowledged' },
 } as const satisfies Record<string, Code>;
 
 /** ATNA EventOutcomeIndicator values. */

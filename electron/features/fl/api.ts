@@ -135,19 +135,22 @@ export const FL_SETTINGS: Check<FlSettings> = object({
   policy: FL_POLICY,
 });
 
+/** The federation is the hospital IT's to run: admins see and steer it (the FL agent itself needs no caller). */
+const SITE_IT = { roles: ['admin'] } as const;
+
 export const flApi = defineFeatureApi({
   methods: {
-    'fl.status': method(object({}), returns<FlStatus>()),
+    'fl.status': method(object({}), returns<FlStatus>(), SITE_IT),
     /** Rounds handled by this workstation (oldest first; at most `limit`, the latest ones). */
-    'fl.history': method(object({ limit: optional(integer({ min: 1, max: 10_000 })) }), returns<FlRound[]>()),
-    'fl.settings': method(object({}), returns<FlSettings>()),
+    'fl.history': method(object({ limit: optional(integer({ min: 1, max: 10_000 })) }), returns<FlRound[]>(), SITE_IT),
+    'fl.settings': method(object({}), returns<FlSettings>(), SITE_IT),
     /** Stores the site's settings (audited as a configuration change) and applies them: starts, restarts or re-polices the agent. */
-    'fl.saveSettings': method(FL_SETTINGS, returns<FlSettings>()),
+    'fl.saveSettings': method(FL_SETTINGS, returns<FlSettings>(), SITE_IT),
     /** Keep the connection, take no rounds (audited). */
-    'fl.pause': method(object({}), returns<FlStatus>()),
-    'fl.resume': method(object({}), returns<FlStatus>()),
+    'fl.pause': method(object({}), returns<FlStatus>(), SITE_IT),
+    'fl.resume': method(object({}), returns<FlStatus>(), SITE_IT),
     /** Leave the federation: the agent deactivates and stops; saving settings with optedOut = false rejoins (audited). */
-    'fl.optOut': method(object({}), returns<FlStatus>()),
+    'fl.optOut': method(object({}), returns<FlStatus>(), SITE_IT),
   },
   events: {
     'fl.status': event<FlStatus>(),

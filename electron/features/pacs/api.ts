@@ -132,9 +132,12 @@ export interface PacsReport {
 
 const SEARCH_TEXT = string({ max: 64 });
 
+/** PACS access moves patient data: radiologists only (minimum necessary), like the local study store. */
+const READERS = { roles: ['radiologist'] } as const;
+
 export const pacsApi = defineFeatureApi({
   methods: {
-    'pacs.endpoints': method(object({}), returns<PacsEndpointInfo[]>()),
+    'pacs.endpoints': method(object({}), returns<PacsEndpointInfo[]>(), READERS),
     /** Adds or replaces an endpoint (audited as a configuration change). An absent secret keeps the stored one. */
     'pacs.saveEndpoint': method(
       object({
@@ -146,8 +149,9 @@ export const pacsApi = defineFeatureApi({
         timeoutMs: optional(integer({ min: 1000, max: 600_000 })),
       }),
       returns<PacsEndpointInfo>(),
+      READERS,
     ),
-    'pacs.removeEndpoint': method(object({ id: ENDPOINT_ID }), returns<{ removed: boolean }>()),
+    'pacs.removeEndpoint': method(object({ id: ENDPOINT_ID }), returns<{ removed: boolean }>(), READERS),
     /** QIDO-RS study search. Patient name accepts DICOM wildcards (* and ?); date is YYYYMMDD or a YYYYMMDD-YYYYMMDD range. */
     'pacs.search': method(
       object({
@@ -162,22 +166,23 @@ export const pacsApi = defineFeatureApi({
         limit: optional(integer({ min: 1, max: 500 })),
       }),
       returns<PacsSearchResult>(),
+      READERS,
     ),
     /** QIDO-RS series of one study, each with its local state. */
-    'pacs.series': method(object({ endpointId: ENDPOINT_ID, studyInstanceUid: UID }), returns<PacsSeries[]>()),
+    'pacs.series': method(object({ endpointId: ENDPOINT_ID, studyInstanceUid: UID }), returns<PacsSeries[]>(), READERS),
     /** Starts a background WADO-RS retrieval of a study (or one series); progress comes as `pacs.progress`. */
-    'pacs.retrieve': method(object({ endpointId: ENDPOINT_ID, studyInstanceUid: UID, seriesInstanceUid: optional(UID) }), returns<{ jobId: string }>()),
-    'pacs.cancel': method(object({ jobId: string({ min: 1, max: 64 }) }), returns<{ cancelled: boolean }>()),
+    'pacs.retrieve': method(object({ endpointId: ENDPOINT_ID, studyInstanceUid: UID, seriesInstanceUid: optional(UID) }), returns<{ jobId: string }>(), READERS),
+    'pacs.cancel': method(object({ jobId: string({ min: 1, max: 64 }) }), returns<{ cancelled: boolean }>(), READERS),
     /** Retrieval jobs of this run (latest first), so a reloaded UI picks up where it was. */
-    'pacs.jobs': method(object({}), returns<PacsJob[]>()),
+    'pacs.jobs': method(object({}), returns<PacsJob[]>(), READERS),
     /** For the study list's "in PACS / local" marker: which local studies came from (or were stored to) a PACS. */
-    'pacs.localStates': method(object({}), returns<Array<{ studyInstanceUid: string; endpointId: string; local: LocalState; stored: boolean }>>()),
+    'pacs.localStates': method(object({}), returns<Array<{ studyInstanceUid: string; endpointId: string; local: LocalState; stored: boolean }>>(), READERS),
     /** AI reports (ours, read back from DICOM SR) about a series: fetched with its study from a PACS, or sent there. */
-    'pacs.reports': method(object({ seriesInstanceUid: UID }), returns<PacsReport[]>()),
+    'pacs.reports': method(object({ seriesInstanceUid: UID }), returns<PacsReport[]>(), READERS),
     /** STOW-RS of a local series (audited as an export). */
-    'pacs.storeSeries': method(object({ endpointId: ENDPOINT_ID, seriesInstanceUid: UID }), returns<PacsStoreResult>()),
+    'pacs.storeSeries': method(object({ endpointId: ENDPOINT_ID, seriesInstanceUid: UID }), returns<PacsStoreResult>(), READERS),
     /** Writes the series' stored AI results as a DICOM Comprehensive SR and sends it by STOW-RS (audited). */
-    'pacs.sendReport': method(object({ endpointId: ENDPOINT_ID, seriesInstanceUid: UID }), returns<PacsStoreResult>()),
+    'pacs.sendReport': method(object({ endpointId: ENDPOINT_ID, seriesInstanceUid: UID }), returns<PacsStoreResult>(), READERS),
   },
   events: {
     'pacs.progress': event<PacsJob>(),

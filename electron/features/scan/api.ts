@@ -131,13 +131,16 @@ export interface ScanStatus {
   detectorEvidence?: DetectorEvidence;
 }
 
+/** AI results are read by the radiologists (the AI panel). */
+const READERS = { roles: ['radiologist'] } as const;
+
 export const scanApi = defineFeatureApi({
   methods: {
     /** Runs the defence pipeline on a stored instance (no label is ever sent); audited, stored, and announced. */
-    'scan.run': method(object({ sopInstanceUid: UID }), returns<ScanResult>()),
-    'scan.status': method(object({}), returns<ScanStatus>()),
+    'scan.run': method(object({ sopInstanceUid: UID }), returns<ScanResult>(), READERS),
+    'scan.status': method(object({}), returns<ScanStatus>(), READERS),
     /** The stored results of a series (latest per instance), so a reopened study shows them. */
-    'scan.results': method(object({ seriesInstanceUid: UID }), returns<ScanResult[]>()),
+    'scan.results': method(object({ seriesInstanceUid: UID }), returns<ScanResult[]>(), READERS),
   },
   events: {
     'scan.completed': event<{ sopInstanceUid: string; seriesInstanceUid: string; studyInstanceUid: string; label: ScanResult['label']; flagged: boolean; state: ScanState }>(),

@@ -14,10 +14,18 @@
  * re-measures the flag threshold and the out-of-distribution cut on the site's own clean axial slices and stores
  * them with the site's settings (site-calibration.ts); audited as a software configuration change.
  * Exit status: 0 all scanned, 1 some failed (each named with its error code), 2 usage error.
+ *
+ * Every inference is audited, whatever the entry point: a stored series through the scan service; an image file here
+ * (the data folder's audit log: DCM 110100 / MFP-INF naming the file and its sha256, plus a 110113 / MFP-ADV Security
+ * Alert when flagged), as the OS account that ran the command (role 'os-account', details.via = 'cli').
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { userInfo } from 'node:os';
+import { AuditStore } from '../audit/audit-store.js';
+import { EVENT_ID, MFP_EVENT_TYPE, PARTICIPANT } from '../audit/codes.js';
+import { securityAlert, type AuditActor } from '../audit/events.js';
 import { decodeDicomFileAsync } from '../studies/dicom/decode.js';
 import { parseDicomFile } from '../studies/dicom/parse.js';
 import { readImageFacts } from '../studies/dicom/facts.js';
@@ -109,9 +117,23 @@ export async function scanCommand(argv: readonly string[]): Promise<number> {
   const force = thresholdsInForce(core.status(), loadSiteCalibration(dataDir));
   if (!json && force.problem) process.stderr.write(`note: ${force.problem}\n`);
   const siteThreshold = mode === 'adaptive' && force.thresholds?.source === 'site' ? { threshold: force.thresholds.flag.threshold } : {};
+  const files = positional.filter((p) => existsSync(p)).flatMap((p) => walk(resolve(p)));
+  const series = positional.filter((p) => !existsSync(p));
+  let audit: AuditStore | null = null;
+  let actor: AuditActor | null = null;
+  if (files.length > 0) {
+    const dataDir = resolve((flags['data-dir'] as string | undefined) ?? defaultDataDir());
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    audit = AuditStore.open(join(dataDir, 'audit.sqlite'));
+    let user = 'unknown';
+    try {
+      user = userInfo().username || user;
+    } catch {
+      /* keep 'unknown' */
+    }
+    actor = { userId: user, userRole: 'os-account', workstation: hostname() };
+  }
   try {
-    const files = positional.filter((p) => existsSync(p)).flatMap((p) => walk(resolve(p)));
-    const series = positional.filter((p) => !existsSync(p));
     // Submit all files at once: the engine queue batches them.
     await Promise.all(files.map(async (file) => {
       try {
@@ -119,6 +141,8 @@ export async function scanCommand(argv: readonly string[]): Promise<number> {
         const bytes = readFileSync(file);
         let image;
         let note: string | undefined;
+        const participants = [{ type: PARTICIPANT.file, id: file }];
+        const sha256 = createHash('sha256').update(bytes).digest('hex');
         if (sniffFormat(bytes)) {
           image = preprocessImageBytes(bytes, size, file);
           const use = checkIntendedUse(null);
@@ -127,6 +151,10 @@ export async function scanCommand(argv: readonly string[]): Promise<number> {
           const ds = parseDicomFile(bytes, file);
           const use = checkIntendedUse(readImageFacts(ds));
           if (use.status === 'outside') {
+            audit!.append({
+              ...actor!, eventId: EVENT_ID.applicationActivity, eventTypeCode: MFP_EVENT_TYPE.aiInference, action: 'E', outcome: 'success', participants,
+              details: { via: 'cli', sha256, state: 'outside-intended-use', message: outsideMessage(use.reasons), reasons: use.reasons },
+            });
             print({ file, state: 'outside-intended-use', note: outsideMessage(use.reasons), label: null, ms: performance.now() - t0 });
             return;
           }
@@ -134,6 +162,14 @@ export async function scanCommand(argv: readonly string[]): Promise<number> {
         }
         const r = await core.scan({ image, options: { ...options, ...siteThreshold } });
         const j = judge(r, mode === 'adaptive' ? force.thresholds : null);
+        const details = {
+          via: 'cli', sha256, state: j.state, label: r.label, pTumour: r.probabilities[1], flagged: r.flagged, score: r.score, threshold: r.threshold, ood: j.ood,
+          tStar: r.tStar, mode: r.mode, seed: r.seed, ep: r.ep, models: r.models.map((m) => ({ name: m.name, version: m.version, sha256: m.sha256, trained: m.trained })),
+        };
+        audit!.append({ ...actor!, eventId: EVENT_ID.applicationActivity, eventTypeCode: MFP_EVENT_TYPE.aiInference, action: 'E', outcome: 'success', participants, details });
+        if (j.securityAlert || (r.flagged && !force.thresholds)) {
+          audit!.append(securityAlert(actor!, MFP_EVENT_TYPE.suspectedAdversarialInput, { ...details, message: 'Detector score above the calibrated threshold on an in-distribution slice; the image was purified before classification' }, { participants }));
+        }
         print({ file, state: j.state, ...(note ? { note } : {}), label: r.label, pTumour: r.probabilities[1], flagged: r.flagged, score: r.score, threshold: r.threshold, ood: j.ood, tStar: r.tStar, ms: performance.now() - t0 });
       } catch (e) {
         const code = (e as { code?: unknown }).code;
@@ -169,6 +205,7 @@ export async function scanCommand(argv: readonly string[]): Promise<number> {
       }
     }
   } finally {
+    audit?.close();
     await core.close();
   }
   if (!json) {
@@ -208,7 +245,7 @@ export async function calibrateSiteCommand(argv: readonly string[]): Promise<num
   const core = await EngineCore.create({ modelsDir: flags['models-dir'] as string | undefined, ep: 'auto' });
   const engine: ScanEngine = { scan: (req) => core.scan(req), status: async () => core.status() };
   // Recalibrating a site's thresholds is an administrator's act: audited under the OS account, role 'admin'.
-  const user = { id: userInfo().username || 'unknown', role: 'admin' };
+  const user = { id: userInfo().username || 'unknown', role: 'admin' as const };
   const services = createServices({ dataDir: (flags['data-dir'] as string | undefined) ?? defaultDataDir(), host: 'browser', auditLifecycle: false, engine: async () => engine, user });
   try {
     const out = await services.scan.calibrateSite({

@@ -97,7 +97,24 @@ export class ScanResultStore {
     });
   }
 
+  /** The latest result of one instance without its images (what a radiologist's decision refers to), or undefined. */
+  latest(sopInstanceUid: string): ScanResultHead | undefined {
+    const r = this.db.prepare('SELECT meta_json FROM scan_results WHERE sop_uid = ? ORDER BY id DESC LIMIT 1').get(sopInstanceUid) as { meta_json: string } | undefined;
+    if (!r) return undefined;
+    const m = JSON.parse(r.meta_json) as ScanResult;
+    return { sopInstanceUid: m.sopInstanceUid, seriesInstanceUid: m.seriesInstanceUid, studyInstanceUid: m.studyInstanceUid, createdUtc: m.createdUtc, label: m.label, probabilities: m.probabilities, flagged: m.flagged, score: m.score, threshold: m.threshold };
+  }
+
+  /** The model input (size × size, [0, 1]) of an instance's latest result, or undefined. */
+  input(sopInstanceUid: string): { pixels: Float32Array; size: number } | undefined {
+    const r = this.db.prepare('SELECT input, meta_json FROM scan_results WHERE sop_uid = ? ORDER BY id DESC LIMIT 1').get(sopInstanceUid) as { input: Buffer; meta_json: string } | undefined;
+    return r ? { pixels: floats(r.input)!, size: (JSON.parse(r.meta_json) as { size: number }).size } : undefined;
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }
 }
+
+/** A stored result's identity and reading, without images. */
+export type ScanResultHead = Pick<ScanResult, 'sopInstanceUid' | 'seriesInstanceUid' | 'studyInstanceUid' | 'createdUtc' | 'label' | 'probabilities' | 'flagged' | 'score' | 'threshold'>;

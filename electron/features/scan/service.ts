@@ -33,7 +33,7 @@ import {
   type SiteCalibration, type SiteSliceScore,
 } from './site-calibration.js';
 import type { StudyStore } from '../studies/store/study-store.js';
-import { ScanResultStore } from './results-store.js';
+import { ScanResultStore, type ScanResultHead } from './results-store.js';
 import type { EventSink } from '../../node/services/event-bus.js';
 import type { ApiEvents } from '../api.js';
 
@@ -93,6 +93,10 @@ export interface ScanService {
   results(seriesInstanceUid: string): ScanResult[];
   /** Site calibration (an admin operation; not on the API). Throws ApiError BAD_REQUEST when too few slices qualify. */
   calibrateSite(req: SiteCalibrationRequest): Promise<SiteCalibrationOutcome>;
+  /** The latest stored result of one instance, without images (decisions refer to it). */
+  latest(sopInstanceUid: string): ScanResultHead | undefined;
+  /** The preprocessed model input of an instance's latest result (what the FL agent trains on). */
+  input(sopInstanceUid: string): { pixels: Float32Array; size: number } | undefined;
   close(): void;
 }
 
@@ -219,8 +223,21 @@ export function createScanService(deps: {
       };
       deps.audit.append(inference);
       if (result.securityAlert) {
+        // A rescan of a slice already alerted on is linked to the first alert (repeatOf) and counted, so a review
+        // sees one incident per slice rather than one per scan.
+        let first: number | undefined;
+        let earlier = 0;
+        for (const e of deps.audit.iterate({ participant: sopInstanceUid, eventTypeCode: MFP_EVENT_TYPE.suspectedAdversarialInput.code })) {
+          if (!e.participants.some((p) => p.type === PARTICIPANT.sopInstanceUid && p.id === sopInstanceUid)) continue;
+          first ??= e.seq;
+          earlier++;
+        }
         deps.audit.append(securityAlert(deps.actor, MFP_EVENT_TYPE.suspectedAdversarialInput,
-          { ...details, message: `Detector score above the ${result.thresholdsSource} threshold on an in-distribution slice; the image was purified before classification (the detector's AUROC against attacks is ${DETECTOR_EVIDENCE.auroc.map((a) => a.toFixed(2)).join('–')}: this may be a false alarm)` },
+          {
+            ...details,
+            message: `Detector score above the ${result.thresholdsSource} threshold on an in-distribution slice; the image was purified before classification (the detector's AUROC against attacks is ${DETECTOR_EVIDENCE.auroc.map((a) => a.toFixed(2)).join('–')}: this may be a false alarm)`,
+            ...(first !== undefined ? { repeatOf: first, occurrence: earlier + 1 } : {}),
+          },
           { outcome: 'minor-failure', participants }));
       }
       deps.events.emit('scan.completed', { sopInstanceUid, ...where, label: result.label, flagged: result.flagged, state: result.state });
@@ -317,6 +334,8 @@ export function createScanService(deps: {
       return { calibration, path, previous, excludedReasons };
     },
 
+    latest: (sopInstanceUid) => store.latest(sopInstanceUid),
+    input: (sopInstanceUid) => store.input(sopInstanceUid),
     close: () => store.close(),
   };
   return service;

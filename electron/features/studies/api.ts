@@ -144,17 +144,21 @@ const storedAnnotation = object({
   text: optional(string({ max: 500 })),
   summary: optional(string({ max: 200 })),
 });
+
+/** Patient images are for the radiologists (minimum necessary: admins and compliance officers do not read them). */
+const READERS = { roles: ['radiologist'] } as const;
+
 /** Largest `import.files` request: 256 MiB bounds the browser host's memory per upload (the body is held once). */
 export const IMPORT_FILES_MAX_BODY_BYTES = 256 * 1024 * 1024;
 
 export const studiesApi = defineFeatureApi({
   methods: {
-    'studies.list': method(object({ query: optional(string({ max: 200 })) }), returns<StudySummary[]>()),
-    'studies.series': method(object({ studyInstanceUid: UID }), returns<SeriesSummary[]>()),
+    'studies.list': method(object({ query: optional(string({ max: 200 })) }), returns<StudySummary[]>(), READERS),
+    'studies.series': method(object({ studyInstanceUid: UID }), returns<SeriesSummary[]>(), READERS),
     /** Opening a series is audited (study access). Instances come sorted along the stack. */
-    'series.open': method(object({ seriesInstanceUid: UID }), returns<{ series: SeriesSummary; instances: InstanceSummary[] }>()),
+    'series.open': method(object({ seriesInstanceUid: UID }), returns<{ series: SeriesSummary; instances: InstanceSummary[] }>(), READERS),
     /** The stored measurements and annotations of a series' instances (instances without any are left out). */
-    'annotations.list': method(object({ seriesInstanceUid: UID }), returns<InstanceAnnotations[]>()),
+    'annotations.list': method(object({ seriesInstanceUid: UID }), returns<InstanceAnnotations[]>(), READERS),
     /**
      * Replace the measurements and annotations of one instance (an empty list removes them). Audited as DICOM
      * Instances Accessed with action Update, naming the study, patient, instance and tools.
@@ -162,9 +166,10 @@ export const studiesApi = defineFeatureApi({
     'annotations.save': method(
       object({ sopInstanceUid: UID, annotations: arrayOf(storedAnnotation, { max: 200 }) }),
       returns<{ saved: number; updatedUtc: string }>(),
+      READERS,
     ),
     /** One frame of an instance (default the first; multi-frame instances: `frame` 0 … numberOfFrames − 1). */
-    'instances.frame': method(object({ sopInstanceUid: UID, frame: optional(integer({ min: 0, max: 65535 })) }), returns<Frame>()),
+    'instances.frame': method(object({ sopInstanceUid: UID, frame: optional(integer({ min: 0, max: 65535 })) }), returns<Frame>(), READERS),
     /**
      * Import file bytes sent by the UI (browser upload or Electron drop). One request carries at most
      * IMPORT_FILES_MAX_BODY_BYTES (the UI sends batches of 32 MiB; a larger single file is imported from disk with
@@ -173,7 +178,7 @@ export const studiesApi = defineFeatureApi({
     'import.files': method(
       object({ files: arrayOf(object({ name: string({ min: 1, max: 1024 }), bytes: bytes({ max: IMPORT_FILES_MAX_BODY_BYTES }) }), { max: 100_000 }) }),
       returns<ImportResult>(),
-      { maxBodyBytes: IMPORT_FILES_MAX_BODY_BYTES },
+      { ...READERS, maxBodyBytes: IMPORT_FILES_MAX_BODY_BYTES },
     ),
   },
   events: {

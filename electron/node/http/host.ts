@@ -9,6 +9,8 @@
  *
  * Every request passes the Host/Origin checks (403) and the token check (401) of security.ts first, and every
  * response carries the strict CSP and hardening headers. Errors are ApiErrorBody JSON with a matching status.
+ * The router then checks the signed-in session (cookie or X-MedFedPure-Session header) against the method's declared
+ * roles; a call that signs in or out answers with the new session in a Set-Cookie and in the same header.
  *
  * Body limits are per method: DEFAULT_BODY_LIMIT_BYTES (1 MiB) for the JSON calls, more only for a method whose
  * feature declares it (`method(..., { maxBodyBytes })`, e.g. `import.files`), never more than MAX_BODY_LIMIT_BYTES.
@@ -21,7 +23,7 @@ import { API_ERROR_HTTP_STATUS, ApiError } from '../../common/api-error.js';
 import { CodecError, decodeMessage, encodeMessage, MESSAGE_CONTENT_TYPE } from '../../common/codec.js';
 import type { ApiErrorBody } from '../../common/api-error.js';
 import type { TransportRouter } from '../router/router.js';
-import { checkOrigin, checkToken, newToken, presentedToken, SECURITY_HEADERS, tokenCookie } from './security.js';
+import { checkOrigin, checkToken, newToken, presentedSession, presentedToken, SECURITY_HEADERS, SESSION_HEADER, sessionCookie, tokenCookie } from './security.js';
 import { resolveStatic } from './static-files.js';
 
 export interface HttpHostOptions {
@@ -159,10 +161,22 @@ export async function startHttpHost(opts: HttpHostOptions): Promise<HttpHost> {
       return sendError(res, { code: 'BAD_REQUEST', message: err instanceof CodecError ? err.message : 'Request body is not valid JSON' });
     }
     let result: unknown;
+    let newSession: string | null | undefined;
     try {
-      result = await opts.router.dispatch(method, request);
+      result = await opts.router.dispatch(method, request, {
+        sessionToken: presentedSession(req, port),
+        setSession: (t) => {
+          newSession = t;
+        },
+        transport: 'http',
+        client: `http ${req.socket.remoteAddress ?? '?'}`,
+      });
     } catch (err) {
       return sendError(res, err instanceof ApiError ? err.toBody() : { code: 'INTERNAL', message: 'Internal error (see the application log)' });
+    }
+    if (newSession !== undefined) {
+      res.setHeader('Set-Cookie', sessionCookie(port, newSession));
+      res.setHeader(SESSION_HEADER, newSession ?? '');
     }
     const accept = req.headers.accept ?? '';
     const wantsJson = isJson && !accept.includes(MESSAGE_CONTENT_TYPE);

@@ -6,6 +6,8 @@
  *     defeats cross-site request forgery;
  *   - it carries the per-launch secret token (cookie, Bearer header, or `?token=` on the boot URL and the
  *     event stream), which keeps out other local users and processes.
+ * On top of the token rides the signed-in user's session (electron/features/users): the host keeps it in a second
+ * HttpOnly SameSite=Strict cookie and also accepts it in the `X-MedFedPure-Session` header (scripts and tests).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -30,6 +32,25 @@ export const tokenCookieName = (port: number): string => `medfedpure_token_${por
 
 export function tokenCookie(port: number, token: string): string {
   return `${tokenCookieName(port)}=${token}; Path=/; HttpOnly; SameSite=Strict`;
+}
+
+/** Session cookie (per port, like the token cookie) and header. */
+export const sessionCookieName = (port: number): string => `medfedpure_session_${port}`;
+export const SESSION_HEADER = 'x-medfedpure-session';
+
+/** Sets the session cookie, or expires it when `token` is null. */
+export function sessionCookie(port: number, token: string | null): string {
+  return token === null
+    ? `${sessionCookieName(port)}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`
+    : `${sessionCookieName(port)}=${token}; Path=/; HttpOnly; SameSite=Strict`;
+}
+
+/** The session token this request presents: the header first, else the cookie. */
+export function presentedSession(req: IncomingMessage, port: number): string | undefined {
+  const header = req.headers[SESSION_HEADER];
+  if (typeof header === 'string' && header.length > 0 && header.length <= 200) return header;
+  const cookie = cookieValue(req.headers.cookie, sessionCookieName(port));
+  return cookie && cookie.length <= 200 ? cookie : undefined;
 }
 
 /** Host header values that name this server: loopback names with our port. */

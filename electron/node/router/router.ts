@@ -1,29 +1,37 @@
 /**
- * The API router: validates every request with its method's validator, runs the method's handler, and turns every
- * failure into an ApiError (ApiErrorBody on the wire). Both transports use it: the Electron IPC handler
+ * The API router: resolves who is calling (call-context.ts), checks the method's declared access (UNAUTHORIZED
+ * without a valid session, FORBIDDEN for a role the method does not list), validates the request with its method's
+ * validator, runs the method's handler with the call context, and turns every failure into an ApiError
+ * (ApiErrorBody on the wire). Both transports use it: the Electron IPC handler
  * (electron/main/ipc.ts) and the HTTP host (electron/node/http/host.ts).
  *
  * Platform code: it knows no feature. electron/features/node.ts composes the features' validators
  * (electron/features/api.ts) and handlers into one router with `composeRouter`.
  */
 import { ApiError } from '../../common/api-error.js';
-import type { MethodTable } from '../../common/feature-api.js';
+import type { MethodAccess, MethodTable } from '../../common/feature-api.js';
 import type { Check } from '../../common/validate.js';
 import type { EventBus } from '../services/event-bus.js';
+import { runInCall, type CallContext, type Caller, type Principal } from './call-context.js';
+
+export type { CallContext, Caller, Principal } from './call-context.js';
 
 type MethodShape = Record<string, { req: unknown; res: unknown }>;
 
-/** One handler per method; a handler may return its response or a promise of it. */
-export type Handlers<M> = { [K in keyof M]: M[K] extends { req: infer Q; res: infer R } ? (req: Q) => R | Promise<R> : never };
+/** One handler per method; a handler may return its response or a promise of it. It may read who calls from `ctx`. */
+export type Handlers<M> = { [K in keyof M]: M[K] extends { req: infer Q; res: infer R } ? (req: Q, ctx: CallContext) => R | Promise<R> : never };
 
 /** Turns a feature's own error into an ApiError, or returns undefined to pass it on. */
 export type ErrorMapper = (err: unknown) => ApiError | undefined;
 
 export interface Router<M extends MethodShape = MethodShape, E extends Record<string, unknown> = Record<string, unknown>> {
-  /** Transport entry point: validates `request` for `method` and runs it. Rejects only with ApiError. */
-  dispatch(method: string, request: unknown): Promise<unknown>;
+  /**
+   * Transport entry point: checks access, validates `request` for `method` and runs it. Rejects only with ApiError.
+   * Transports always pass a caller; without one the call runs as `localPrincipal` (in-process callers).
+   */
+  dispatch(method: string, request: unknown, caller?: Caller): Promise<unknown>;
   /** Typed convenience for in-process callers. */
-  invoke<K extends keyof M & string>(method: K, request: M[K]['req']): Promise<M[K]['res']>;
+  invoke<K extends keyof M & string>(method: K, request: M[K]['req'], caller?: Caller): Promise<M[K]['res']>;
   readonly events: EventBus<E>;
 }
 
@@ -32,6 +40,12 @@ export interface RouterOptions {
   logError?: (err: unknown, method: string) => void;
   /** Feature error mappers, tried in order before an unexpected error becomes INTERNAL. */
   errorMappers?: readonly ErrorMapper[];
+  /** Who may call each method (absent: any signed-in user). */
+  access?: Readonly<Record<string, MethodAccess>>;
+  /** Resolves a session token to its user (null: unknown, expired or disabled). Without it no session is valid. */
+  authenticate?: (sessionToken: string) => Principal | null;
+  /** The principal of in-process calls made without a caller (CLI commands, tests). Without it they are anonymous. */
+  localPrincipal?: Principal;
 }
 
 export function composeRouter<M extends MethodShape, E extends Record<string, unknown>>(
@@ -44,11 +58,34 @@ export function composeRouter<M extends MethodShape, E extends Record<string, un
   const mappers = opts.errorMappers ?? [];
   const known = (name: string): name is keyof M & string => Object.prototype.hasOwnProperty.call(schemas, name) && Object.prototype.hasOwnProperty.call(handlers, name);
 
-  async function dispatch(method: string, request: unknown): Promise<unknown> {
+  function resolve(method: string, caller: Caller | undefined): CallContext {
+    let principal: Principal | null;
+    if (caller === undefined) principal = opts.localPrincipal ?? null;
+    else if (caller.sessionToken) principal = opts.authenticate?.(caller.sessionToken) ?? null;
+    else principal = null;
+    const access = opts.access?.[method] ?? {};
+    if (!access.public) {
+      if (!principal) throw new ApiError('UNAUTHORIZED', 'Sign in first (no session, or it has expired)', { code: 'E_NO_SESSION' });
+      if (access.roles && !access.roles.includes(principal.role)) {
+        throw new ApiError('FORBIDDEN', `${method} needs the role ${access.roles.join(' or ')}; you are signed in as ${principal.role}`, { code: 'E_ROLE' });
+      }
+    }
+    return {
+      method,
+      principal,
+      sessionToken: caller?.sessionToken,
+      transport: caller?.transport ?? 'in-process',
+      client: caller?.client ?? 'in-process',
+      setSession: (token) => caller?.setSession?.(token),
+    };
+  }
+
+  async function dispatch(method: string, request: unknown, caller?: Caller): Promise<unknown> {
     if (typeof method !== 'string' || !known(method)) throw new ApiError('UNKNOWN_METHOD', `Unknown API method: ${String(method).slice(0, 100)}`);
+    const ctx = resolve(method, caller);
     const req = (schemas[method] as Check<unknown>)(request === undefined ? {} : request, '');
     try {
-      return await (handlers[method] as (r: unknown) => unknown)(req);
+      return await runInCall(ctx, () => (handlers[method] as (r: unknown, c: CallContext) => unknown)(req, ctx));
     } catch (err) {
       if (err instanceof ApiError) throw err;
       for (const map of mappers) {
@@ -62,7 +99,7 @@ export function composeRouter<M extends MethodShape, E extends Record<string, un
 
   return {
     dispatch,
-    invoke: (method, request) => dispatch(method, request) as Promise<never>,
+    invoke: (method, request, caller) => dispatch(method, request, caller) as Promise<never>,
     events,
   };
 }
@@ -72,6 +109,6 @@ export type FeatureHandlers<A extends { methods: unknown }> = Handlers<MethodTab
 
 /** What a transport (HTTP host, Electron IPC) needs of a router, whatever its method and event tables. */
 export interface TransportRouter {
-  dispatch(method: string, request: unknown): Promise<unknown>;
+  dispatch(method: string, request: unknown, caller: Caller): Promise<unknown>;
   readonly events: { onAny(listener: (event: string, payload: unknown) => void): () => void };
 }

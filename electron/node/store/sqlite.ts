@@ -31,11 +31,14 @@ function migrate(db: Db, migrations: readonly Migration[]): void {
     description TEXT NOT NULL,
     applied_utc TEXT NOT NULL
   )`);
-  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version));
+  const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?');
   const insert = db.prepare('INSERT INTO schema_migrations (version, description, applied_utc) VALUES (?, ?, ?)');
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-    if (applied.has(m.version)) continue;
+    if (isApplied.get(m.version)) continue;
+    // Checked again under the write lock: two processes opening a fresh database at once (a host and a CLI
+    // command) must not both apply the same migration.
     db.transaction(() => {
+      if (isApplied.get(m.version)) return;
       db.exec(m.sql);
       insert.run(m.version, m.description, new Date().toISOString());
     }).immediate();

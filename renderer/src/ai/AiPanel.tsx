@@ -120,7 +120,7 @@ export function AiPanel({ client, viewport, ui, scan }: AiPanelProps) {
       <div className="ai-body">
         <h4>{slice && slice.count > 0 ? `Slice ${slice.index + 1} of ${slice.count}` : 'No series open'}</h4>
         {result ? (
-          <ResultCard result={result} evidence={status?.detectorEvidence} thresholds={status?.thresholds} />
+          <ResultCard result={result} client={client} evidence={status?.detectorEvidence} thresholds={status?.thresholds} />
         ) : (
           <p className="muted" data-testid="ai-no-result">
             {!uid ? 'Open a series to scan its slices.' : ready || !status ? 'Not scanned yet.' : 'Not scanned yet (the engine is not ready).'}

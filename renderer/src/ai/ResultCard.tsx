@@ -3,15 +3,16 @@
  * label, no probability: the reason instead), or unlike the training data (label shown, "the AI may be wrong here").
  * Then the label and probability, the detector's flag as a separate marker worded by what the detector has been
  * measured to see (DetectorEvidence: today "unusual", not "attack"), the OOD score, models (with an untrained
- * warning), EP and timings.
+ * warning), EP and timings, and the radiologist's decision on it (DecisionControls).
  */
-import type { DetectorEvidence, ScanResult, ScanThresholds } from '../../../electron/features/api.js';
+import type { ApiClient, DetectorEvidence, ScanResult, ScanThresholds } from '../../../electron/features/api.js';
+import { DecisionControls } from './DecisionControls.js';
 import {
   flagWording, formatPercent, labelText, modelLine, oodLine, predictedProbability, purifyLine, scoreLine, staleThresholdsNote, STATE_TEXT, stateLine, timingLines,
   untrainedModels,
 } from './format.js';
 
-export function ResultCard({ result: r, evidence, thresholds }: { result: ScanResult; evidence?: DetectorEvidence; thresholds?: ScanThresholds | null }) {
+export function ResultCard({ result: r, client, evidence, thresholds }: { result: ScanResult; client: ApiClient; evidence?: DetectorEvidence; thresholds?: ScanThresholds | null }) {
   const untrained = untrainedModels(r.models);
   const stale = staleThresholdsNote(r, thresholds);
   const outside = r.state === 'outside-intended-use';
@@ -62,6 +63,8 @@ export function ResultCard({ result: r, evidence, thresholds }: { result: ScanRe
             <dt>Purifier</dt><dd className="mono" data-testid="ai-purify">{purifyLine(r)}</dd>
             <dt>Thresholds</dt><dd className="mono">{r.thresholdsSource ? `${r.thresholdsSource} ${r.thresholdsCreatedUtc?.slice(0, 10) ?? ''}` : '—'}</dd>
           </dl>
+
+          <DecisionControls client={client} result={r} />
 
           <h4>Models</h4>
           {untrained.length > 0 && (

@@ -2,6 +2,9 @@
  * Starts `node bin/medfedpure.js serve --port 0 --data-dir <tmp> --json` for the end-to-end tests and reads
  * its first stdout line, `{"url":"http://127.0.0.1:PORT/?token=..."}`. Builds the renderer first when
  * dist/renderer is missing (the `test:e2e` script builds it anyway).
+ *
+ * Before serving, it creates the accounts the tests sign in with (E2E_USERS), as a scripted install would:
+ * `medfedpure users add ... --password-stdin`. Pass `users: []` to start on a fresh install (first-run setup).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +13,33 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
+
+export interface E2eUser {
+  username: string;
+  displayName: string;
+  role: 'radiologist' | 'admin' | 'compliance';
+  password: string;
+}
+
+/** The default accounts, one per role. */
+export const E2E_USERS: Readonly<Record<E2eUser['role'], E2eUser>> = {
+  radiologist: { username: 'rad.e2e', displayName: 'Dr Rad E2E', role: 'radiologist', password: 'radiologist e2e password' },
+  admin: { username: 'admin.e2e', displayName: 'Admin E2E', role: 'admin', password: 'admin e2e password' },
+  compliance: { username: 'comp.e2e', displayName: 'Compliance E2E', role: 'compliance', password: 'compliance e2e password' },
+};
+
+/** `medfedpure users add` for each account (in parallel: SQLite's busy timeout serialises the writes). */
+async function addUsers(dataDir: string, users: readonly E2eUser[]): Promise<void> {
+  await Promise.all(users.map((u) => new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'medfedpure.js'), 'users', 'add', '--username', u.username, '--display-name', u.displayName, '--role', u.role, '--password-stdin', '--data-dir', dataDir], {
+      cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`users add ${u.username} exited ${code}: ${err}`))));
+    child.stdin!.end(`${u.password}\n`);
+  })));
+}
 const START_TIMEOUT_MS = 120_000;
 
 export interface RunningServer {
@@ -31,9 +61,10 @@ export function ensureRendererBuilt(): void {
   if (r.status !== 0) throw new Error(`vite build of the renderer failed (exit ${r.status})`);
 }
 
-export async function startServer(): Promise<RunningServer> {
+export async function startServer(opts: { users?: readonly E2eUser[] } = {}): Promise<RunningServer> {
   ensureRendererBuilt();
   const dataDir = mkdtempSync(join(tmpdir(), 'medfedpure-e2e-'));
+  await addUsers(dataDir, opts.users ?? Object.values(E2E_USERS));
   const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'bin', 'medfedpure.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--json'], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
   });

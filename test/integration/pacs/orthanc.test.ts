@@ -49,7 +49,7 @@ describe('PACS over DICOMweb against Orthanc', { skip }, () => {
     dataDir = mkdtempSync(join(tmpdir(), 'mfp-pacs-'));
     const bundle = tinyBundle();
     core = await EngineCore.create({ models: bundle, calibration: calibrationFor(bundle, 0), ep: 'cpu', threads: 1 });
-    services = createServices({ dataDir, host: 'browser', auditLifecycle: false, engine: async () => ({ scan: (r) => core.scan(r), status: async () => core.status() }) });
+    services = createServices({ dataDir, host: 'browser', auditLifecycle: false, user: { id: 'dr.pacs', role: 'radiologist' }, engine: async () => ({ scan: (r) => core.scan(r), status: async () => core.status() }) });
     await saveEndpoint(services, orthanc.dicomWeb);
   });
 
@@ -151,7 +151,7 @@ describe('PACS over DICOMweb against Orthanc', { skip }, () => {
     // gets the images (the SR series stays on the PACS) and reads the report again.
     assert.equal((await router.invoke('pacs.reports', { seriesInstanceUid: axial.seriesInstanceUid })).length, 1);
     const otherDir = mkdtempSync(join(tmpdir(), 'mfp-pacs-2-'));
-    const other = createServices({ dataDir: otherDir, host: 'browser', auditLifecycle: false });
+    const other = createServices({ dataDir: otherDir, host: 'browser', auditLifecycle: false, user: { id: 'dr.pacs2', role: 'radiologist' } });
     try {
       await saveEndpoint(other, orthanc.dicomWeb);
       const whole = await other.pacs.retrieve(other.pacs.endpoint('orthanc'), study.studyInstanceUid);

@@ -51,6 +51,12 @@ describe('medfedpure CLI', () => {
 
   it('serve: first stdout line is {"url"}, the host is locked down, and the demo study is there', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'mfp-serve-'));
+    const added = spawnSync(process.execPath, [BIN, 'users', 'add', '--username', 'dr.cli', '--role', 'radiologist', '--password-stdin', '--data-dir', dataDir, '--json'], {
+      cwd: ROOT, encoding: 'utf8', input: 'a long enough password\n', timeout: 120_000,
+    });
+    assert.equal(added.status, 0, added.stderr);
+    assert.equal(JSON.parse(added.stdout).role, 'radiologist');
+    assert.ok(!added.stdout.includes('a long enough password'));
     const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let stderr = '';
@@ -78,7 +84,11 @@ describe('medfedpure CLI', () => {
     assert.match(String(info.headers['content-security-policy']), /default-src 'none'.*frame-ancestors 'none'/);
     assert.equal(JSON.parse(info.text).dataDir, dataDir);
 
-    const studies = JSON.parse((await post(u, 'studies.list', bearer)).text) as Array<{ patientName: string; seriesCount: number; instanceCount: number }>;
+    assert.equal((await post(u, 'studies.list', bearer)).status, 401, 'patient data needs a signed-in user');
+    const signIn = await post(u, 'users.signIn', bearer, JSON.stringify({ username: 'dr.cli', password: 'a long enough password' }));
+    assert.equal(signIn.status, 200, signIn.text);
+    const session = { ...bearer, 'X-MedFedPure-Session': String(signIn.headers['x-medfedpure-session']) };
+    const studies = JSON.parse((await post(u, 'studies.list', session)).text) as Array<{ patientName: string; seriesCount: number; instanceCount: number }>;
     assert.equal(studies.length, 1);
     assert.equal(studies[0].patientName, 'DEMO^COLIN27');
     assert.equal(studies[0].seriesCount, 3);
@@ -93,7 +103,7 @@ describe('medfedpure CLI', () => {
     const codes = (JSON.parse(list.stdout) as { events: Array<{ eventId: { code: string }; eventTypeCode?: { code: string } }> }).events
       .map((e) => `${e.eventId.code}${e.eventTypeCode ? `/${e.eventTypeCode.code}` : ''}`)
       .reverse();
-    assert.deepEqual(codes, ['110100/110120', '110107', '110100/110121'], 'start, demo import, stop');
+    assert.deepEqual(codes, ['110113/110136', '110100/110120', '110107', '110114/110122', '110100/110121'], 'account added, start, demo import, sign-in, stop');
   });
 
   it('import + audit verify pass; a row edited with the sqlite3 CLI makes verify fail naming it', { skip: haveSqlite3 ? false : 'the sqlite3 CLI is not installed (apt-get install sqlite3)' }, () => {
@@ -139,5 +149,20 @@ describe('medfedpure CLI', () => {
       assert.equal(h.status, 0);
       assert.match(h.stdout, /^Usage: medfedpure/);
     }
+  });
+
+  it('scan of an image file is audited in the data folder (inference, and a Security Alert when flagged)', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mfp-scan-cli-'));
+    const file = join(DEMO, 'T1_SAG', '001.dcm');
+    const r = cli(['scan', file, '--data-dir', dataDir, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const row = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { flagged: boolean };
+    const list = JSON.parse(cli(['audit', 'list', '--data-dir', dataDir, '--json']).stdout) as { events: Array<{ eventTypeCode?: { code: string }; userRole: string; participants: Array<{ id: string }>; details: { via: string; sha256: string } }> };
+    const types = list.events.map((e) => e.eventTypeCode?.code).reverse();
+    assert.deepEqual(types, row.flagged ? ['MFP-INF', 'MFP-ADV'] : ['MFP-INF']);
+    assert.equal(list.events.at(-1)!.participants[0]!.id, file);
+    assert.equal(list.events.at(-1)!.details.via, 'cli');
+    assert.match(list.events.at(-1)!.details.sha256, /^[0-9a-f]{64}$/);
+    assert.equal(list.events.at(-1)!.userRole, 'os-account');
   });
 });

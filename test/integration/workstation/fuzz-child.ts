@@ -8,7 +8,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServices } from '../../../electron/features/node.js';
+import { createRouter, createServices } from '../../../electron/features/node.js';
 import { EngineCore } from '../../../native-models/src/inference/engine/core.js';
 import { sniffFormat } from '../../../native-models/src/inference/image/decode.js';
 import { preprocessImageBytes } from '../../../native-models/src/inference/pipeline/preprocess.js';
@@ -24,10 +24,12 @@ const tally = (m: Record<string, number>, k: string): void => {
 };
 
 const engineCore = EngineCore.create({ ep: 'cpu', threads: 1, warmup: false });
-const services = createServices({ dataDir, host: 'browser', user: { id: 'fuzz', role: 'tester' }, frameCacheBytes: 64 * 1024 * 1024, engine: async () => {
+const services = createServices({ dataDir, host: 'browser', user: { id: 'fuzz', role: 'radiologist' }, frameCacheBytes: 64 * 1024 * 1024, engine: async () => {
   const core = await engineCore;
   return { scan: (r) => core.scan(r), status: async () => core.status() };
 } });
+
+const router = createRouter(services, { logError: () => {} }); // in-process: runs as the local radiologist
 
 const files = readdirSync(corpus).sort();
 const dicomDir = join(corpus);
@@ -49,7 +51,7 @@ for (const study of services.studies.listStudies()) {
 let framesDecoded = 0;
 for (const sop of instances) {
   try {
-    await services.handlers['instances.frame']({ sopInstanceUid: sop });
+    await router.invoke('instances.frame', { sopInstanceUid: sop });
     framesDecoded++;
   } catch (e) {
     tally(frameErrors, codeOf(e));

@@ -11,13 +11,14 @@ import type { AuditEvent } from '../../../electron/features/api.js';
 test('serves the router with host "electron" and audits start, alerts and stop', async () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'mfp-backend-'));
   let clock = 0;
-  const backend = await openBackend({ dataDir, demoData: false, user: { id: 'dr.test', role: 'radiologist' }, maxAlertsPerMinute: 2, now: () => clock });
+  const backend = await openBackend({ dataDir, demoData: false, user: { id: 'dr.test', role: 'admin' }, maxAlertsPerMinute: 2, now: () => clock });
   let closed = false;
   try {
     const info = (await backend.dispatch('app.info', {})) as { host: string; user: { id: string } };
     assert.equal(info.host, 'electron');
     assert.equal(info.user.id, 'dr.test');
-    await assert.rejects(backend.dispatch('studies.series', { studyInstanceUid: 42 }), (e: unknown) => (e as { code: string }).code === 'BAD_REQUEST');
+    await assert.rejects(backend.dispatch('audit.list', { limit: 0 }), (e: unknown) => (e as { code: string }).code === 'BAD_REQUEST');
+    await assert.rejects(backend.dispatch('studies.list', {}), (e: unknown) => (e as { code: string }).code === 'FORBIDDEN', 'an admin reads no images');
 
     const appended: number[] = [];
     const off = backend.onEvent((event, payload) => {
@@ -40,7 +41,7 @@ test('serves the router with host "electron" and audits start, alerts and stop',
 
     backend.close('test over');
     closed = true;
-    const reopened = await openBackend({ dataDir, demoData: false });
+    const reopened = await openBackend({ dataDir, demoData: false, user: { id: 'dr.test', role: 'admin' } });
     try {
       const { events: after } = (await reopened.dispatch('audit.list', { limit: 50 })) as { events: AuditEvent[] };
       assert.ok(after.some((e) => e.eventTypeCode?.code === '110121'), 'Application Stop audited');

@@ -66,7 +66,7 @@ test('main.ts wires security, protocol, backend, IPC and the window', async () =
   assert.equal(record.ipcHandlers.size, 0);
 
   const { openBackend } = await import('../../../electron/main/backend.js');
-  const b = await openBackend({ dataDir, demoData: false });
+  const b = await openBackend({ dataDir, demoData: false, user: { id: 'auditor', role: 'compliance' } });
   try {
     const { events } = (await b.dispatch('audit.list', { limit: 100 })) as { events: AuditEvent[] };
     const types = events.map((e) => e.eventTypeCode?.code).reverse();

@@ -133,3 +133,31 @@ test('ValidatedIpcMain serves only the app channels', () => {
   ipc.dispose();
   assert.deepEqual(removed, ['medfedpure:invoke']);
 });
+
+test('invoke: each window has its own session, kept in main and never sent to the renderer', async () => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { createRouter, createServices } = await import('../../../electron/features/node.js');
+  const services = createServices({ dataDir: mkdtempSync(join(tmpdir(), 'mfp-ipc-session-')), host: 'electron', users: { hash: { memoryCost: 1024, timeCost: 1, parallelism: 1 } } });
+  try {
+    await services.users.store.add({ username: 'rita', displayName: 'Dr Rita', role: 'radiologist', password: 'radiologist pw 1' });
+    const router = createRouter(services, { logError: () => {} });
+    const sessions = new Map<number, string>();
+    const both = new Set([OUR_ID, 9]);
+    const h = createInvokeHandler({ trustedWebContentsIds: both, dispatch: (m, r, c) => router.dispatch(m, r, c), sessions, logError: () => {} });
+    const win = (id: number) => event({ senderId: id });
+    assert.equal(((await h(win(OUR_ID), { method: 'studies.list', request: {} })) as { error: { code: string } }).error.code, 'UNAUTHORIZED');
+    const signedIn = await h(win(OUR_ID), { method: 'users.signIn', request: { username: 'rita', password: 'radiologist pw 1' } });
+    assert.equal(signedIn.ok, true);
+    assert.ok(!JSON.stringify(signedIn).includes(sessions.get(OUR_ID)!), 'the token stays in main');
+    assert.deepEqual(await h(win(OUR_ID), { method: 'studies.list', request: {} }), { ok: true, result: [] });
+    assert.equal(((await h(win(9), { method: 'studies.list', request: {} })) as { error: { code: string } }).error.code, 'UNAUTHORIZED', 'another window is not signed in');
+    await h(win(OUR_ID), { method: 'users.signOut', request: {} });
+    assert.equal(sessions.has(OUR_ID), false);
+    const login = services.audit.list({ eventCode: '110114' }).events.at(-1)!;
+    assert.equal(login.details.client, `ipc window ${OUR_ID}`);
+  } finally {
+    services.close();
+  }
+});

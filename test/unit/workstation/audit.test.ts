@@ -136,9 +136,9 @@ describe('audit store', () => {
 
   it('re-creates dropped triggers on open, and the services record a Security Alert', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mfp-audit-svc-'));
-    createServices({ dataDir: dir, host: 'browser', user: { id: 'u', role: 'r' } }).close();
+    createServices({ dataDir: dir, host: 'browser', user: { id: 'u', role: 'admin' } }).close();
     tamper(join(dir, 'audit.sqlite'), 'SELECT 1');
-    const services = createServices({ dataDir: dir, host: 'browser', user: { id: 'u', role: 'r' } });
+    const services = createServices({ dataDir: dir, host: 'browser', user: { id: 'u', role: 'admin' } });
     assert.deepEqual(services.audit.missingTriggers(), []);
     const alerts = services.audit.list({ eventCode: EVENT_ID.securityAlert.code }).events;
     assert.equal(alerts.length, 1);

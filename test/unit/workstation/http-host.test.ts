@@ -1,6 +1,7 @@
 /**
  * The browser host in-process: token (401), Host/Origin/Sec-Fetch-Site (403), CSP and hardening headers, cookie
- * boot, static files, the binary codec end to end through createHttpClient, and server-sent events.
+ * boot, the signed-in session on top of the token, static files, the binary codec end to end through
+ * createHttpClient, and server-sent events.
  */
 import { CONTENT_SECURITY_POLICY } from '../../../electron/common/ui-policy.js';
 import assert from 'node:assert/strict';
@@ -17,6 +18,9 @@ import { startHttpHost, type HttpHost } from '../../../electron/node/http/host.j
 import { createRouter } from '../../../electron/features/node.js';
 import { createServices, type Services } from '../../../electron/features/node.js';
 import { imageFile } from './dicom-writer.js';
+
+/** Cheap argon2id parameters: these tests are about the transport, not the hash. */
+const FAST_HASH = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
 interface Raw {
   status: number;
@@ -50,7 +54,8 @@ describe('HTTP browser host', () => {
     writeFileSync(join(uiDir, 'index.html'), '<!doctype html><title>ui</title><script type="module" src="/assets/app.js"></script>');
     writeFileSync(join(uiDir, 'assets', 'app.js'), 'console.log(1)');
     writeFileSync(join(dir, 'secret.txt'), 'outside the UI folder');
-    services = createServices({ dataDir: join(dir, 'data'), host: 'browser', user: { id: 'u', role: 'r' } });
+    services = createServices({ dataDir: join(dir, 'data'), host: 'browser', users: { hash: FAST_HASH } });
+    await services.users.store.add({ username: 'dr.host', displayName: 'Dr Host', role: 'radiologist', password: 'correct horse battery' });
     host = await startHttpHost({ router: createRouter(services), staticDir: uiDir, logError: () => {} });
   });
   after(async () => {
@@ -124,8 +129,27 @@ describe('HTTP browser host', () => {
     assert.equal((await raw(host, '/assets/missing.js', { headers: auth() })).status, 404);
   });
 
+  it('needs a signed-in session for patient data: the session rides on the token (cookie or header)', async () => {
+    const client = createHttpClient<ApiMethods, ApiEvents>(host.origin, host.token);
+    await assert.rejects(client.invoke('studies.list', {}), (e: unknown) => e instanceof ApiError && e.code === 'UNAUTHORIZED');
+    const signIn = await raw(host, '/api/users.signIn', { method: 'POST', headers: { ...auth(), 'Content-Type': 'application/json' }, body: Buffer.from(JSON.stringify({ username: 'dr.host', password: 'correct horse battery' })) });
+    assert.equal(signIn.status, 200);
+    const cookie = String(signIn.headers['set-cookie']);
+    assert.match(cookie, /^medfedpure_session_\d+=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict$/);
+    assert.ok(!signIn.body.toString().includes(cookie.split(';')[0].split('=')[1]), 'the session token is not in the body');
+    const pair = cookie.split(';')[0];
+    const list = (h: Record<string, string>) => raw(host, '/api/studies.list', { method: 'POST', headers: { ...h, 'Content-Type': 'application/json' }, body: Buffer.from('{}') });
+    assert.equal((await list({ ...auth(), Cookie: pair })).status, 200);
+    assert.equal((await list({ Cookie: pair })).status, 401, 'a session does not replace the per-launch token');
+    assert.equal((await list({ ...auth(), Cookie: `${pair.split('=')[0]}=forged` })).status, 401);
+    const out = await raw(host, '/api/users.signOut', { method: 'POST', headers: { ...auth(), Cookie: pair, 'Content-Type': 'application/json' }, body: Buffer.from('{}') });
+    assert.match(String(out.headers['set-cookie']), /Max-Age=0/);
+    assert.equal((await list({ ...auth(), Cookie: pair })).status, 401, 'signed out');
+  });
+
   it('carries typed arrays both ways through createHttpClient, and rethrows ApiError', async () => {
     const client = createHttpClient<ApiMethods, ApiEvents>(host.origin, host.token);
+    await client.invoke('users.signIn', { username: 'dr.host', password: 'correct horse battery' });
     const files = [1, 2].map((n) => ({ name: `${n}.dcm`, bytes: imageFile({ rows: 2, columns: 2, bitsAllocated: 16, raw: [n, n, n, 40000], sopUid: `6.6.${n}`, seriesUid: '6.6' }) }));
     const r = await client.invoke('import.files', { files });
     assert.equal(r.imported, 2);
@@ -143,23 +167,25 @@ describe('HTTP browser host', () => {
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
     const reader = res.body!.getReader();
     const client = createHttpClient<ApiMethods, ApiEvents>(host.origin, host.token);
+    await client.invoke('users.signIn', { username: 'dr.host', password: 'correct horse battery' });
     await client.invoke('series.open', { seriesInstanceUid: '6.6' }); // audited → audit.appended
     let text = '';
-    while (!text.includes('event: audit.appended')) {
+    while (!text.includes('"eventCode":"110103"')) {
       const { value, done } = await reader.read();
       if (done) break;
       text += new TextDecoder().decode(value);
     }
     ac.abort();
-    const data = /event: audit\.appended\ndata: (.*)\n/.exec(text);
-    assert.ok(data, text);
-    assert.equal(JSON.parse(data[1]).eventCode, '110103');
+    const data = [...text.matchAll(/event: audit\.appended\ndata: (.*)\n/g)].map((m) => JSON.parse(m[1]!).eventCode);
+    assert.deepEqual(data.slice(-2), ['110114', '110103'], 'the sign-in, then the series access');
   });
 
   it('limits request bodies per method: small for JSON calls, larger only where the feature declares it', async () => {
     const limited = await startHttpHost({ router: createRouter(services), staticDir: null, defaultBodyBytes: 4096, bodyLimits: { 'import.files': 256 * 1024 } });
+    const signIn = await raw(limited, '/api/users.signIn', { method: 'POST', headers: { Authorization: `Bearer ${limited.token}`, 'Content-Type': 'application/json' }, body: Buffer.from(JSON.stringify({ username: 'dr.host', password: 'correct horse battery' })) });
+    const session = String(signIn.headers['x-medfedpure-session']);
     const call = (method: string, body: Uint8Array, chunked = false) =>
-      raw(limited, `/api/${method}`, { method: 'POST', headers: { ...{ Authorization: `Bearer ${limited.token}` }, 'Content-Type': MESSAGE_CONTENT_TYPE, ...(chunked ? { 'Transfer-Encoding': 'chunked' } : {}) }, body });
+      raw(limited, `/api/${method}`, { method: 'POST', headers: { ...{ Authorization: `Bearer ${limited.token}`, 'X-MedFedPure-Session': session }, 'Content-Type': MESSAGE_CONTENT_TYPE, ...(chunked ? { 'Transfer-Encoding': 'chunked' } : {}) }, body });
     try {
       const big = encodeMessage({ query: 'x'.repeat(8000) });
       const declared = await call('studies.list', big);

@@ -53,7 +53,7 @@ test('scan.run: frame → engine → stored, audited (inference + security alert
   const dir = mkdtempSync(join(tmpdir(), 'mfp-scan-'));
   const bundle = tinyBundle();
   const core = await EngineCore.create({ models: bundle, calibration: calibrationWithOod(bundle, 0, 1e6), ep: 'cpu', threads: 1 });
-  const services = createServices({ dataDir: dir, host: 'browser', auditLifecycle: false, engine: async () => ({ scan: (r) => core.scan(r), status: async () => core.status() }) });
+  const services = createServices({ dataDir: dir, host: 'browser', auditLifecycle: false, user: { id: 'dr.scan', role: 'radiologist' }, engine: async () => ({ scan: (r) => core.scan(r), status: async () => core.status() }) });
   try {
     await services.imports.importFiles([{ name: 'a.dcm', bytes: slice({ sopUid: '9.9.1', seriesUid: '9.9', orientation: AXIAL }) }]);
     const router = createRouter(services);
