@@ -85,10 +85,13 @@ describe('Federation tab end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
     assert.equal(await page.getByTestId('fl-history-row').count(), 4);
     await screenshot(page, 'fl-paused');
 
+    // The site's IT reads the agent's status; the compliance officer reads the audit log.
     const api = createHttpClient<ApiMethods, ApiEvents>(session.server.origin, session.server.token);
+    await api.invoke('users.signIn', { username: E2E_USERS.admin.username, password: E2E_USERS.admin.password });
     const st = await api.invoke('fl.status', {});
     assert.equal(st.paused, true);
     assert.equal(st.state, 'paused');
+    await api.invoke('users.signIn', { username: E2E_USERS.compliance.username, password: E2E_USERS.compliance.password });
     const audit = await api.invoke('audit.list', { limit: 200 });
     assert.ok(audit.events.some((e) => e.userId === 'fl-agent' && e.details.kind === 'fl.round'));
     assert.ok(audit.events.some((e) => e.details.feature === 'fl' && e.details.action === 'pause' && e.userId !== 'fl-agent'));

@@ -15,6 +15,7 @@ import { createHttpClient } from '../../electron/common/http-client.js';
 import type { ApiEvents, ApiMethods } from '../../electron/features/api.js';
 import { CHROMIUM_SKIP_REASON, screenshot, watchPageErrors } from './support/chromium.js';
 import { openApp, useE2eSession } from './support/session.js';
+import { E2E_USERS } from './support/server.js';
 
 const PHANTOM_DIR = new URL('../../build/demo-phantom/', import.meta.url).pathname;
 const PIN_DISTANCE_MM = 100;
@@ -241,6 +242,7 @@ describe('measurements on the CT phantom', { skip: CHROMIUM_SKIP_REASON }, () =>
 
     // Every save is in the audit log: Instances Accessed, action Update, purpose annotate.
     const api = createHttpClient<ApiMethods, ApiEvents>(session.server.origin, session.server.token);
+    await api.invoke('users.signIn', { username: E2E_USERS.compliance.username, password: E2E_USERS.compliance.password });
     const audit = await api.invoke('audit.list', { limit: 200 });
     const saves = audit.events.filter((e) => e.eventId.code === '110103' && e.action === 'U');
     assert.ok(saves.length >= 6, `audited saves: ${saves.length}`);

@@ -57,7 +57,7 @@ describe('annotations', () => {
 
   it('audits each save as Instances Accessed / Update with the study, patient, instance and tools', async () => {
     await router.invoke('annotations.save', { sopInstanceUid: '7.7.2', annotations: [{ uid: 'p', tool: 'Probe', points: [[0, 0, -2]] }] });
-    const page = await router.invoke('audit.list', { limit: 5 });
+    const page = services.audit.list({ limit: 5 }); // the log itself (reading it over the API is for compliance officers)
     const last = page.events[0];
     assert.equal(last.eventId.code, '110103');
     assert.equal(last.action, 'U');

@@ -15,7 +15,7 @@ import { createRouter, createServices, type AppRouter, type Services } from '../
 import type { Caller } from '../../../electron/node/router/call-context.js';
 import { EngineCore } from '../../../native-models/src/inference/engine/core.js';
 import { calibrationFor, tinyBundle } from '../native-models/pipeline/fixtures.js';
-import { imageFile } from './dicom-writer.js';
+import { dicomFile, imageElements, TS } from './dicom-writer.js';
 import type { ConfirmedCases } from '../../../fl-agent/site/data.js';
 
 const FAST_HASH = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
@@ -41,18 +41,26 @@ describe('decisions on AI results', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mfp-decisions-'));
     const bundle = tinyBundle();
-    core = await EngineCore.create({ models: bundle, calibration: calibrationFor(bundle, 0), ep: 'cpu', threads: 1 });
+    // Flag every slice (threshold 0) and call none unlike the training data (OOD cut far above any score), so every
+    // flag is an in-distribution Security Alert.
+    const c = calibrationFor(bundle, 0);
+    const ood = { fpr: 0.01, threshold: 1e6 };
+    const calibration = { ...c, scores: { mse: { ...c.scores.mse, ood }, laplacian: { ...c.scores.laplacian, ood } } };
+    core = await EngineCore.create({ models: bundle, calibration, ep: 'cpu', threads: 1 });
     services = createServices({ dataDir: dir, host: 'browser', auditLifecycle: false, users: { hash: FAST_HASH }, engine: async () => ({ scan: (r) => core.scan(r), status: async () => core.status() }) });
     router = createRouter(services, { logError: () => {} });
     await services.users.store.add({ username: 'rita', displayName: 'Dr Rita Rad', role: 'radiologist', password: 'radiologist pw 1' });
     await services.users.store.add({ username: 'colin', displayName: 'Colin', role: 'compliance', password: 'compliance pw 1' });
     rad.sessionToken = services.users.store.createSession('rita').token;
     comp.sessionToken = services.users.store.createSession('colin').token;
-    const raw = (k: number) => Array.from({ length: 20 * 24 }, (_, i) => (i * (31 + k)) % 200);
-    await services.imports.importFiles([1, 2, 3].map((k) => ({
-      name: `${k}.dcm`,
-      bytes: imageFile({ rows: 20, columns: 24, bitsAllocated: 16, raw: raw(k), sopUid: `9.9.${k}`, seriesUid: '9.9', studyUid: '9', patientId: 'PAT-9', windowCenter: 100, windowWidth: 200 }),
-    })));
+    // Axial brain MR slices of 64×64, the smallest the intended-use gate answers for (the AI gives them a label).
+    const raw = (k: number) => Array.from({ length: 64 * 64 }, (_, i) => (i * (31 + k)) % 200);
+    const slice = (k: number) => {
+      const e = imageElements({ rows: 64, columns: 64, bitsAllocated: 16, raw: raw(k), sopUid: `9.9.${k}`, seriesUid: '9.9', studyUid: '9', patientId: 'PAT-9', windowCenter: 100, windowWidth: 200, orientation: [1, 0, 0, 0, 1, 0] }, TS.explicitLE);
+      e['00180015'] = { vr: 'CS', value: 'BRAIN' };
+      return dicomFile(e, { transferSyntax: TS.explicitLE });
+    };
+    await services.imports.importFiles([1, 2, 3].map((k) => ({ name: `${k}.dcm`, bytes: slice(k) })));
     for (const k of [1, 2, 3]) scans.push((await router.dispatch('scan.run', { sopInstanceUid: `9.9.${k}` }, rad)) as ScanResult);
   });
   after(async () => {

@@ -39,7 +39,7 @@ async function withServices(calibration: (b: ModelBundle) => Calibration, body: 
   const dir = mkdtempSync(join(tmpdir(), 'mfp-scan-'));
   const bundle = tinyBundle();
   const core = await EngineCore.create({ models: bundle, calibration: calibration(bundle), ep: 'cpu', threads: 1 });
-  const services = createServices({ dataDir: dir, host: 'browser', auditLifecycle: false, engine: async () => ({ scan: (r) => core.scan(r), status: async () => core.status() }) });
+  const services = createServices({ dataDir: dir, host: 'browser', auditLifecycle: false, user: { id: 'dr.scan', role: 'radiologist' }, engine: async () => ({ scan: (r) => core.scan(r), status: async () => core.status() }) });
   try {
     await body(services, core, dir);
   } finally {
