@@ -2,19 +2,22 @@
  * `medfedpure dataset info|split` — inspect a dataset and the splits every report must name.
  *
  *   medfedpure dataset info  --data DIR [--size 64] [--json]
- *   medfedpure dataset split --data DIR [--size 64] [--seed 42] [--json]
+ *   medfedpure dataset split --data DIR [--size 64] [--seed 42] [--json] [--write-parts FILE]
  *   medfedpure dataset info  --synthetic [--size 64] [--json]      (Colin27 + lesion-mask stand-in)
  * Options: --cache-dir DIR (default <repo>/.cache/datasets), --no-cache.
  *
  * `split` prints, for the leakage-free group split and the paper's (leaky) random 80/20 split, the files, classes and
- * groups of every part, and how many test files have a near-duplicate twin in train/val.
+ * groups of every part, and how many test files have a near-duplicate twin in train/val. `--write-parts FILE` also
+ * writes the group split's part lists as JSON {"train", "val", "test"} (paths relative to --data), the format the
+ * torch reference classifier (shared/reference/torch-classifier) reads.
  */
+import { writeFileSync } from 'node:fs';
 import { loadYesNoFolder } from './folder.js';
 import { loadSynthetic, SYNTHETIC_CAVEAT } from './synthetic.js';
 import type { ImageDataset } from '../../core/train/dataset.js';
 import { groupSplit, leakage, randomSplit, type DatasetSplit } from './split.js';
 
-const USAGE = `usage: medfedpure dataset info|split (--data DIR | --synthetic) [--size 64] [--seed 42] [--json] [--cache-dir DIR] [--no-cache]`;
+const USAGE = `usage: medfedpure dataset info|split (--data DIR | --synthetic) [--size 64] [--seed 42] [--json] [--write-parts FILE] [--cache-dir DIR] [--no-cache]`;
 
 interface Args {
   sub: string;
@@ -23,6 +26,7 @@ interface Args {
   size: number;
   seed: number;
   json: boolean;
+  writeParts?: string;
   cacheDir?: string | null;
 }
 
@@ -43,6 +47,7 @@ function parse(argv: string[]): Args | string {
       else if (k === '--size') a.size = Number(val());
       else if (k === '--seed') a.seed = Number(val());
       else if (k === '--json') a.json = true;
+      else if (k === '--write-parts') a.writeParts = val();
       else if (k === '--cache-dir') a.cacheDir = val();
       else if (k === '--no-cache') a.cacheDir = null;
       else return `unknown option ${k}`;
@@ -53,6 +58,7 @@ function parse(argv: string[]): Args | string {
   if (!a.data && !a.synthetic) return '--data DIR or --synthetic is required';
   if (!(Number.isInteger(a.size) && a.size >= 8 && a.size <= 1024)) return '--size must be an integer in [8, 1024]';
   if (!Number.isInteger(a.seed)) return '--seed must be an integer';
+  if (a.writeParts && a.sub !== 'split') return '--write-parts belongs to split';
   return a;
 }
 
@@ -99,9 +105,12 @@ export async function datasetCommand(argv: string[]): Promise<number> {
     groups: new Set(ds.groups).size, groupSource: ds.meta.groupSource, fingerprint: ds.meta.fingerprint,
     fromCache: ds.meta.fromCache ?? false, skipped: ds.meta.skipped ?? [],
   };
-  const splits = a.sub === 'split'
-    ? [splitSummary(ds, groupSplit(ds.labels, ds.groups, { seed: a.seed })), splitSummary(ds, randomSplit(ds.count, { seed: a.seed }))]
-    : undefined;
+  const group = a.sub === 'split' ? groupSplit(ds.labels, ds.groups, { seed: a.seed }) : null;
+  const splits = group ? [splitSummary(ds, group), splitSummary(ds, randomSplit(ds.count, { seed: a.seed }))] : undefined;
+  if (group && a.writeParts) {
+    const paths = (idx: Int32Array) => [...idx].map((i) => ds.paths[i]);
+    writeFileSync(a.writeParts, `${JSON.stringify({ split: group.label, train: paths(group.train), val: paths(group.val), test: paths(group.test) })}\n`);
+  }
   if (a.json) {
     console.log(JSON.stringify(splits ? { ...info, splits } : info, null, 2));
     return 0;
