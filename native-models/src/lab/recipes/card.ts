@@ -111,6 +111,7 @@ export function renderModelCard(c: CardInput): string {
     indentJson(metricsShown),
     '',
     ...(valCurve ? ['<details><summary>Validation curve</summary>', '', indentJson(valCurve), '', '</details>', ''] : []),
+    ...(o.sections ?? []).flatMap((sec) => [`## ${sec.title}`, '', sec.markdown.trim(), '']),
     ...(o.previews.length ? ['## Previews', '', ...o.previews.flatMap((p) => [`![${p.file}](${p.file})`, '', p.caption, ''])] : []),
     '## Limitations',
     '',
