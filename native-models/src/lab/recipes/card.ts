@@ -162,8 +162,8 @@ function groupSplitUse(recipe: Record<string, unknown>): string[] {
     ? ['**Shipped model: fitting uses every labelled group** (group-train + group-val + group-test) with the fixed budget of the',
       'split runs and no selection; nothing is held out, so its accuracy estimate is the split runs\' group-test figures (per seed, below).']
     : recipe.includeVal === true
-    ? ['Fitting uses group-train + group-val with a fixed budget and no selection; the recipe and budget were chosen on group-val',
-      'beforehand, in a run that fitted group-train only. group-test is evaluated once, after training, and was never used to tune anything.']
+    ? ['Fitting uses group-train + group-val with a fixed budget and no selection; group-test is evaluated once, after training,',
+      'and nothing in this run was tuned on it (how the recipe itself was chosen is said below, where the card has that section).']
     : Number(recipe.calibrationHoldout ?? 0) > 0
       ? [`Fitting uses group-train minus its calibration holdout (${String(recipe.calibrationHoldoutGroups)} whole groups, ${String(recipe.calibrationHoldoutImages)} images, kept unseen for the`,
         'detector threshold); model selection uses group-val only; group-test is evaluated once, after the weights were chosen,',
