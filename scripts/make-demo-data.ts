@@ -13,7 +13,16 @@
  * UIDs are deterministic "2.25." UUID-derived UIDs (ISO/IEC 9834-8, PS3.5 B.2) hashed from fixed names, and the
  * dates are fixed, so re-running the script reproduces the same bytes.
  *
- * Usage: node --import tsx scripts/make-demo-data.ts [path/to/ch2.nii.gz] [out-dir]
+ * It also writes a CT measurement phantom (build/demo-phantom, not imported on first run; the viewer's e2e test imports
+ * it through the UI), with sizes known exactly in millimetres so measurements can be checked against the truth:
+ *   4 axial slices, 256×256, 0.8 mm pixels, 5 mm thick; Rescale Slope 1, Intercept −1024 (stored = HU + 1024)
+ *   air −1000 HU around a water cylinder (0 HU, 160 mm diameter) holding
+ *   - a 50 mm disc of +100 HU centred on the image centre,
+ *   - a 30 mm × 20 mm rectangle of −100 HU, centre 45 mm above the image centre,
+ *   - two pins (4 mm diameter, +1000 HU), centres 100.0 mm apart on a horizontal line 46 mm below the centre.
+ * Edges are partial-volume averaged (8×8 samples per pixel), so the pins' centroids sit exactly where drawn.
+ *
+ * Usage: node --import tsx scripts/make-demo-data.ts [path/to/ch2.nii.gz] [out-dir] [phantom-out-dir]
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +34,7 @@ import * as nifti from 'nifti-reader-js';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE = process.argv[2] ?? '/usr/share/mricron/templates/ch2.nii.gz';
 const OUT = resolve(process.argv[3] ?? join(ROOT, 'build', 'demo-data'));
+const PHANTOM_OUT = resolve(process.argv[4] ?? join(ROOT, 'build', 'demo-phantom'));
 
 // dcmjs ships no type declarations; the few calls used here are typed at the call sites.
 const dcmjs = createRequire(import.meta.url)('dcmjs') as {
@@ -35,6 +45,7 @@ const dcmjs = createRequire(import.meta.url)('dcmjs') as {
 };
 
 const MR_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.4';
+const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
 const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 
 /** A "2.25." UID from a name: the name's SHA-256 shaped as a version-8 (name-based, custom) UUID. */
@@ -303,6 +314,132 @@ function main(): void {
   }
   writeFileSync(join(OUT, 'README.md'), readme(studyUid, summary, total));
   console.log(`wrote ${SERIES.reduce((n, s) => n + s.slices, 0)} files, ${(total / 1024 / 1024).toFixed(2)} MiB, to ${OUT}`);
+  writePhantom(PHANTOM_OUT);
+}
+
+// ---------- the CT measurement phantom ----------
+
+/** Geometry of the phantom, in mm from the image centre (x right = patient left, y down = posterior). */
+export const PHANTOM = {
+  size: 256,
+  spacing: 0.8,
+  slices: 4,
+  thickness: 5,
+  cylinderDiameter: 160,
+  disc: { x: 0, y: 0, diameter: 50, hu: 100 },
+  rect: { x: 0, y: -45, width: 30, height: 20, hu: -100 },
+  pins: { y: 46, xs: [-50, 50] as const, diameter: 4, hu: 1000 },
+  airHu: -1000,
+  waterHu: 0,
+  intercept: -1024,
+} as const;
+
+/** HU at a point (mm from the centre). */
+function phantomHu(x: number, y: number): number {
+  const P = PHANTOM;
+  for (const px of P.pins.xs) if (Math.hypot(x - px, y - P.pins.y) <= P.pins.diameter / 2) return P.pins.hu;
+  if (Math.hypot(x - P.disc.x, y - P.disc.y) <= P.disc.diameter / 2) return P.disc.hu;
+  if (Math.abs(x - P.rect.x) <= P.rect.width / 2 && Math.abs(y - P.rect.y) <= P.rect.height / 2) return P.rect.hu;
+  if (Math.hypot(x, y) <= P.cylinderDiameter / 2) return P.waterHu;
+  return P.airHu;
+}
+
+function phantomSlice(): Uint16Array {
+  const P = PHANTOM;
+  const n = P.size;
+  const ss = 8;
+  const out = new Uint16Array(n * n);
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c < n; c++) {
+      let sum = 0;
+      for (let a = 0; a < ss; a++) {
+        for (let b = 0; b < ss; b++) {
+          // Pixel (c, r) covers [c - 0.5, c + 0.5] around its centre; the image centre is at (n - 1) / 2.
+          const x = (c - (n - 1) / 2 + (b + 0.5) / ss - 0.5) * P.spacing;
+          const y = (r - (n - 1) / 2 + (a + 0.5) / ss - 0.5) * P.spacing;
+          sum += phantomHu(x, y);
+        }
+      }
+      out[r * n + c] = Math.round(sum / (ss * ss)) - P.intercept;
+    }
+  }
+  return out;
+}
+
+function writePhantom(dir: string): void {
+  const P = PHANTOM;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const pixels = phantomSlice();
+  const studyUid = demoUid('phantom/study/1');
+  const seriesUid = demoUid('phantom/series/1');
+  const half = ((P.size - 1) / 2) * P.spacing;
+  let total = 0;
+  for (let n = 0; n < P.slices; n++) {
+    const z = (n - (P.slices - 1) / 2) * P.thickness;
+    const dataset: Record<string, unknown> = {
+      SOPClassUID: CT_IMAGE_STORAGE,
+      SOPInstanceUID: demoUid(`phantom/instance/${n + 1}`),
+      PatientName: 'DEMO^PHANTOM',
+      PatientID: 'DEMO-PHANTOM',
+      PatientBirthDate: '',
+      PatientSex: 'O',
+      PatientIdentityRemoved: 'YES',
+      StudyInstanceUID: studyUid,
+      StudyDate: '20250101',
+      StudyTime: '100000',
+      ReferringPhysicianName: '',
+      StudyID: 'PHANTOM1',
+      AccessionNumber: 'DEMO0002',
+      StudyDescription: 'CT MEASUREMENT PHANTOM (known sizes)',
+      Modality: 'CT',
+      SeriesInstanceUID: seriesUid,
+      SeriesNumber: 1,
+      SeriesDescription: 'Phantom AX 5mm: disc 50 mm, pins 100 mm apart',
+      BodyPartExamined: 'PHANTOM',
+      PatientPosition: 'HFS',
+      FrameOfReferenceUID: demoUid('phantom/frame-of-reference/1'),
+      PositionReferenceIndicator: '',
+      Manufacturer: 'MedFedPure demo generator',
+      InstanceNumber: n + 1,
+      ImageType: ['DERIVED', 'SECONDARY', 'AXIAL'],
+      KVP: '120',
+      PixelSpacing: [ds(P.spacing), ds(P.spacing)],
+      ImageOrientationPatient: ['1', '0', '0', '0', '1', '0'],
+      ImagePositionPatient: [ds(-half), ds(-half), ds(z)],
+      SliceThickness: ds(P.thickness),
+      SliceLocation: ds(z),
+      SamplesPerPixel: 1,
+      PhotometricInterpretation: 'MONOCHROME2',
+      Rows: P.size,
+      Columns: P.size,
+      BitsAllocated: 16,
+      BitsStored: 12,
+      HighBit: 11,
+      PixelRepresentation: 0,
+      RescaleIntercept: String(P.intercept),
+      RescaleSlope: '1',
+      RescaleType: 'HU',
+      WindowCenter: '0',
+      WindowWidth: '400',
+      PixelData: [pixels.buffer],
+      _vrMap: { PixelData: 'OW' },
+    };
+    total += writeDicom(join(dir, `${String(n + 1).padStart(3, '0')}.dcm`), dataset);
+  }
+  writeFileSync(join(dir, 'README.md'), `# CT measurement phantom
+
+Made by \`scripts/make-demo-data.ts\`; do not edit by hand. Not imported on first run: import it (Import folder…) to
+check measurements against known truth. Synthetic; patient \`DEMO^PHANTOM\`, ID \`DEMO-PHANTOM\`.
+
+${P.slices} axial slices, ${P.size}×${P.size}, ${P.spacing} mm pixels, ${P.thickness} mm thick, CT Image Storage, stored = HU − (${P.intercept}).
+Air ${P.airHu} HU around a ${P.cylinderDiameter} mm water cylinder (${P.waterHu} HU) holding a ${P.disc.diameter} mm disc of +${P.disc.hu} HU
+at the centre, a ${P.rect.width} × ${P.rect.height} mm rectangle of ${P.rect.hu} HU ${-P.rect.y} mm above it, and two ${P.pins.diameter} mm pins of
++${P.pins.hu} HU whose centres are ${P.pins.xs[1] - P.pins.xs[0]}.0 mm apart, ${P.pins.y} mm below the centre. Window 0/400 HU.
+
+Total: ${(total / 1024).toFixed(0)} KiB.
+`);
+  console.log(`wrote ${P.slices} phantom files, ${(total / 1024).toFixed(0)} KiB, to ${dir}`);
 }
 
 function readme(studyUid: string, rows: string[], total: number): string {

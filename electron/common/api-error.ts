@@ -1,16 +1,32 @@
 /**
- * The typed error every API failure becomes before it crosses a transport (IPC or HTTP).
+ * The typed error every API failure becomes before it crosses a transport (IPC or HTTP), and its wire body.
  *
  * Runs anywhere (renderer, main, Node host). Services throw it (or their own errors, which the router maps);
  * the HTTP client rethrows it on the renderer side, so `err.code` is the same on both ends.
  */
-import type { ApiErrorBody } from './contract.js';
-import { isApiErrorCode } from './methods.js';
+
+/** Every error code a transport may carry. */
+export const API_ERROR_CODES = ['BAD_REQUEST', 'UNKNOWN_METHOD', 'NOT_FOUND', 'FORBIDDEN', 'UNAUTHORIZED', 'CONFLICT', 'INTERNAL'] as const;
+
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+
+/** Every failure that crosses a transport is one of these (never a raw stack trace). */
+export interface ApiErrorBody {
+  code: ApiErrorCode;
+  message: string;
+  details?: unknown;
+}
+
+const errorCodeSet: ReadonlySet<string> = new Set(API_ERROR_CODES);
+
+export function isApiErrorCode(code: unknown): code is ApiErrorCode {
+  return typeof code === 'string' && errorCodeSet.has(code);
+}
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
-    readonly code: ApiErrorBody['code'],
+    readonly code: ApiErrorCode,
     message: string,
     readonly details?: unknown,
   ) {
@@ -32,7 +48,7 @@ export class ApiError extends Error {
 }
 
 /** HTTP status for each API error code (used by the browser host). */
-export const API_ERROR_HTTP_STATUS: Readonly<Record<ApiErrorBody['code'], number>> = {
+export const API_ERROR_HTTP_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,

@@ -174,6 +174,9 @@ function readChunk(bytes: Uint8Array, c: unknown, i: number): TypedArray {
   if (offset + byteLength > bytes.byteLength) throw new CodecError(`Chunk ${i} runs past the end of the message`);
   const absolute = bytes.byteOffset + offset;
   if (absolute % ctor.BYTES_PER_ELEMENT === 0) return new ctor(bytes.buffer as ArrayBuffer, absolute, length);
-  const copy = bytes.slice(offset, offset + byteLength); // misaligned source buffer: copy once
+  // Misaligned: copy once into a fresh buffer. (Not `bytes.slice`: on a Node Buffer that is a view, not a copy, and
+  // `copy.buffer` would then be the whole underlying allocation, read from its start.)
+  const copy = new Uint8Array(byteLength);
+  copy.set(bytes.subarray(offset, offset + byteLength));
   return new ctor(copy.buffer, 0, length);
 }

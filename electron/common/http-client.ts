@@ -14,7 +14,9 @@
  */
 import { ApiError } from './api-error.js';
 import { decodeMessage, encodeMessage, MESSAGE_CONTENT_TYPE } from './codec.js';
-import type { ApiClient, ApiEvent, ApiEvents, ApiMethod, ApiRequest, ApiResponse } from './contract.js';
+import type { ApiClientOf } from './feature-api.js';
+
+type MethodShape = Record<string, { req: unknown; res: unknown }>;
 
 /** The part of the DOM EventSource used here (declared locally: this file also compiles without the DOM lib). */
 interface EventSourceLike {
@@ -31,19 +33,20 @@ export interface HttpClientOptions {
   EventSource?: EventSourceCtor;
 }
 
-export interface HttpApiClient extends ApiClient {
+export interface HttpApiClient<M extends MethodShape, E extends Record<string, unknown>> extends ApiClientOf<M, E> {
   /** Closes the event stream, if open. */
   close(): void;
 }
 
-export function createHttpClient(baseUrl: string, token?: string, options: HttpClientOptions = {}): HttpApiClient {
+/** `M`, `E`: the contract's method and event tables (electron/features/api.ts ApiMethods, ApiEvents). */
+export function createHttpClient<M extends MethodShape, E extends Record<string, unknown>>(baseUrl: string, token?: string, options: HttpClientOptions = {}): HttpApiClient<M, E> {
   const base = baseUrl.replace(/\/+$/, '');
   const doFetch = options.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
   const listeners = new Map<string, Set<(payload: never) => void>>();
   let source: EventSourceLike | null = null;
   const sourceHandlers = new Map<string, (ev: { data: string }) => void>();
 
-  async function invoke<M extends ApiMethod>(method: M, request: ApiRequest<M>): Promise<ApiResponse<M>> {
+  async function invoke<K extends keyof M & string>(method: K, request: M[K]['req']): Promise<M[K]['res']> {
     const headers: Record<string, string> = { 'Content-Type': MESSAGE_CONTENT_TYPE, Accept: MESSAGE_CONTENT_TYPE };
     if (token) headers.Authorization = `Bearer ${token}`;
     let res: Response;
@@ -69,7 +72,7 @@ export function createHttpClient(baseUrl: string, token?: string, options: HttpC
       if (err.code === 'INTERNAL' && body === null) throw new ApiError('INTERNAL', `HTTP ${res.status} from ${method}`);
       throw err;
     }
-    return decodeMessage(bytes) as ApiResponse<M>;
+    return decodeMessage(bytes) as M[K]['res'];
   }
 
   function ensureSource(): EventSourceLike {
@@ -81,7 +84,7 @@ export function createHttpClient(baseUrl: string, token?: string, options: HttpC
     return source;
   }
 
-  function on<E extends ApiEvent>(event: E, listener: (payload: ApiEvents[E]) => void): () => void {
+  function on<K extends keyof E & string>(event: K, listener: (payload: E[K]) => void): () => void {
     const es = ensureSource();
     let set = listeners.get(event);
     if (!set) {

@@ -7,11 +7,32 @@
  * no framing, no form posts, no network beyond the app origin. Images may be data:/blob: because frames and
  * thumbnails are drawn client-side from pixel arrays. The renderer's Vite build must therefore emit no inline
  * <script>/<style>; React `style={…}` props are fine (they are set through CSSOM, which CSP allows).
+ *
+ * One exception, allowed by hash only: Cornerstone3D's measurement labels (tools/drawingSvg/drawTextBox) carry an
+ * inline `style` attribute (no text selection, and a drop shadow that keeps the label readable on bright pixels).
+ * Its text differs only by the viewport id, and the viewer uses four fixed ids (renderer/src/viewer/cs/engine.ts
+ * VIEWPORT_IDS), so `style-src-attr 'unsafe-hashes'` with these four hashes admits exactly those four strings and no
+ * other inline style (test/unit/renderer/csp-hashes.test.ts recomputes them from the library and the ids).
+ * renderer/index.html repeats the directive in its meta policy (a page obeys both policies).
  */
+/** The inline style Cornerstone3D writes on a measurement label in viewport `viewportId`. */
+export function measurementLabelStyle(viewportId: string): string {
+  return `user-select: none; pointer-events: none; -webkit-tap-highlight-color:  rgba(255, 255, 255, 0);filter:url(#shadow-svg-layer-${viewportId});`;
+}
+
+/** sha256 (base64) of measurementLabelStyle('mfp-vp-0'..'mfp-vp-3'). */
+export const MEASUREMENT_LABEL_STYLE_HASHES: readonly string[] = [
+  'ccMIP8R3dKgggqYTZMsSWWYxnvfue0KLoj3FHVVqHrE=',
+  'vZc48t6c4x1p7sPysus6YIboAyzCQAHP3h9+Xe1OeVE=',
+  'gPKlNlbweV7moBK1gLd7a/UIvxZwEoZjKbOSGVa/6ug=',
+  '5KXxxQYYz2i1Gf5UL9KlxW4QdQXJfNO+yEr0tQZkr9Q=',
+];
+
 const CSP_DIRECTIVES: ReadonlyArray<readonly [string, readonly string[]]> = [
   ['default-src', ["'none'"]],
   ['script-src', ["'self'"]],
   ['style-src', ["'self'"]],
+  ['style-src-attr', ["'unsafe-hashes'", ...MEASUREMENT_LABEL_STYLE_HASHES.map((h) => `'sha256-${h}'`)]],
   ['img-src', ["'self'", 'data:', 'blob:']],
   ['font-src', ["'self'"]],
   ['connect-src', ["'self'"]],

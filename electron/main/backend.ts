@@ -7,14 +7,14 @@
  * `maxAlertsPerMinute` per minute (a hostile page must not be able to flood the audit log); the rest are counted
  * and the count is audited with the next alert that is let through.
  */
-import { EVENT_TYPE } from '../node/audit/codes.js';
-import { securityAlert } from '../node/audit/events.js';
-import { createRouter } from '../node/router/router.js';
-import { importDemoDataOnFirstRun } from '../node/services/demo.js';
+import { EVENT_TYPE } from '../features/audit/codes.js';
+import { securityAlert } from '../features/audit/events.js';
+import { importDemoDataOnFirstRun } from '../features/app/demo.js';
 import { defaultDataDir } from '../node/services/paths.js';
-import { createServices, type Services } from '../node/services/services.js';
-import type { ScanEngineProvider } from '../node/services/scan.js';
-import type { ApiEvent, ApiEvents, AppInfo } from '../common/contract.js';
+import { createRouter, createServices, type Services } from '../features/node.js';
+import type { ScanEngineProvider } from '../features/scan/service.js';
+import type { FlAgentLauncher } from '../features/fl/service.js';
+import type { ApiEvent, ApiEvents, AppInfo } from '../features/api.js';
 import type { Dispatch, IpcSecurityEvent } from './ipc.js';
 import type { SecurityNotice } from './security/install.js';
 
@@ -26,6 +26,8 @@ export interface Backend {
   auditSecurityAlert(event: IpcSecurityEvent | SecurityNotice): void;
   /** Audits Application Stop and closes the databases. Idempotent. */
   close(reason?: string): void;
+  /** Stops the FL agent (waits for its last audit events); call before close. */
+  stopFlAgent(): Promise<void>;
 }
 
 export interface BackendOptions {
@@ -38,10 +40,12 @@ export interface BackendOptions {
   now?: () => number;
   /** The inference engine behind scan.* (in Electron: the utilityProcess started by EngineHost). */
   engine?: ScanEngineProvider;
+  /** The FL agent's process (in Electron: a utilityProcess, electron/main/fl-agent-host.ts). */
+  flAgent?: FlAgentLauncher;
 }
 
 export async function openBackend(opts: BackendOptions = {}): Promise<Backend> {
-  const services: Services = createServices({ dataDir: opts.dataDir ?? defaultDataDir(), host: 'electron', user: opts.user, engine: opts.engine });
+  const services: Services = createServices({ dataDir: opts.dataDir ?? defaultDataDir(), host: 'electron', user: opts.user, engine: opts.engine, flAgent: opts.flAgent });
   try {
     if (opts.demoData ?? true) await importDemoDataOnFirstRun(services);
   } catch (err) {
@@ -49,6 +53,7 @@ export async function openBackend(opts: BackendOptions = {}): Promise<Backend> {
     throw err;
   }
   const router = createRouter(services);
+  void services.fl.start();
   const maxPerMinute = opts.maxAlertsPerMinute ?? 30;
   const now = opts.now ?? Date.now;
   let windowStart = now();
@@ -86,5 +91,6 @@ export async function openBackend(opts: BackendOptions = {}): Promise<Backend> {
       }
     },
     close: (reason) => services.close(reason),
+    stopFlAgent: () => services.fl.close(),
   };
 }

@@ -11,8 +11,9 @@
  * `ValidatedIpcMain` refuses to register any channel other than the two above, so no other channel is served.
  * Electron-free: takes an `ipcMain`-shaped object, so it is tested with fakes.
  */
-import type { ApiErrorBody, ApiMethod } from '../common/contract.js';
-import { isApiErrorCode, isApiMethod } from '../common/methods.js';
+import type { ApiErrorBody, ApiMethod } from '../features/api.js';
+import { isApiErrorCode } from '../common/api-error.js';
+import { isApiMethod } from '../features/api.js';
 import { IPC_CHANNELS, type IpcChannel, type IpcInvokeResult } from '../common/preload-api.js';
 import { validateSender, type IpcEventLike, type SenderRejection } from './security/sender.js';
 

@@ -10,12 +10,13 @@ import { app, BrowserWindow, ipcMain, Menu, MessageChannelMain, protocol, sessio
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ApiEvent, ApiEvents } from '../common/contract.js';
+import type { ApiEvent, ApiEvents } from '../features/api.js';
 import { IPC_CHANNELS, type IpcEventMessage } from '../common/preload-api.js';
 import { APP_ENTRY_URL, APP_SCHEME } from './app-origin.js';
 import { openBackend, type Backend } from './backend.js';
-import { engineFromRpc, type ScanEngine } from '../node/services/scan.js';
+import { engineFromRpc, type ScanEngine } from '../features/scan/service.js';
 import { ENGINE_ENTRY_FROM_DIST, EngineHost, EngineUnavailableError } from './engine/engine-host.js';
+import { FL_AGENT_ENTRY_FROM_DIST, utilityFlLauncher } from './fl-agent-host.js';
 import { createInvokeHandler, ValidatedIpcMain } from './ipc.js';
 import { menuTemplate } from './menu.js';
 import { APP_SCHEME_PRIVILEGES, createAppProtocolHandler } from './protocol.js';
@@ -28,6 +29,7 @@ const paths = {
   renderer: path.join(distRoot, 'renderer'),
   preload: path.join(distRoot, 'electron', 'preload', 'preload.cjs'),
   engineEntry: path.join(distRoot, ENGINE_ENTRY_FROM_DIST),
+  flAgentEntry: path.join(distRoot, FL_AGENT_ENTRY_FROM_DIST),
   icon: path.resolve(distRoot, '..', 'build', 'icon.png'),
 };
 
@@ -88,7 +90,15 @@ async function main(): Promise<void> {
   }
 
   // Same data folder as `medfedpure serve`; Application Start is audited as the services open.
-  backend = await openBackend({ engine: engineProvider });
+  // The FL agent runs in its own utilityProcess while the site's FL settings name a SuperLink (fl.* methods).
+  const flAgent = utilityFlLauncher(
+    {
+      fork: (modulePath) => utilityProcess.fork(modulePath, [], { serviceName: 'medfedpure-fl-agent', stdio: 'inherit' }),
+      newChannel: () => new MessageChannelMain(),
+    },
+    paths.flAgentEntry,
+  );
+  backend = await openBackend({ engine: engineProvider, flAgent });
   const openedBackend = backend;
 
   const trusted = new Set<number>();
@@ -107,7 +117,7 @@ async function main(): Promise<void> {
 
   const windows = new Set<BrowserWindow>();
   const stopEvents = openedBackend.onEvent(<E extends ApiEvent>(event: E, payload: ApiEvents[E]) => {
-    const message: IpcEventMessage<E> = { event, payload };
+    const message: IpcEventMessage = { event, payload };
     for (const w of windows) if (!w.isDestroyed()) w.webContents.send(IPC_CHANNELS.event, message);
   });
 
@@ -146,6 +156,7 @@ async function main(): Promise<void> {
     void (async () => {
       try {
         engine.stop();
+        await openedBackend.stopFlAgent().catch(() => undefined); // its last audit events land before the store closes
         stopEvents();
         ipc.dispose();
         openedBackend.close('application quit'); // audits Application Stop

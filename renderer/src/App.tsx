@@ -3,29 +3,30 @@
  * thumbnails, toolbar, viewport with AI overlays and slice marks, AI panel) and the audit review. Talks to the services only through `ApiClient`.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { ApiClient, AppInfo, ImportResult, SeriesSummary, StudySummary } from '../../electron/common/contract.js';
+import type { ApiClient, AppInfo, ImportResult, SeriesSummary, StudySummary } from '../../electron/features/api.js';
 import { AiPanel } from './ai/AiPanel.js';
 import { SliceMarks } from './ai/SliceMarks.js';
 import { useScanResults } from './ai/useScanResults.js';
 import { ViewportLegend } from './ai/ViewportLegend.js';
 import { AuditPage } from './audit/AuditPage.js';
+import { FlPage } from './fl/FlPage.js';
 import { ImportControl } from './import/ImportControl.js';
+import { PacsPanel } from './pacs/PacsPanel.js';
 import { SeriesStrip } from './studies/SeriesStrip.js';
 import { StudyList } from './studies/StudyList.js';
 import { errorMessage } from './util.js';
 import { FrameCache, FrameLoader } from './viewer/frame-cache.js';
 import { hotkeyHelp, installHotkeys } from './viewer/hotkeys.js';
+import { Measurements } from './viewer/Measurements.js';
 import { Toolbar } from './viewer/Toolbar.js';
-import { Viewport } from './viewer/Viewport.js';
-import type { ViewportController, ViewportUiState } from './viewer/viewport-controller.js';
+import { ViewerGrid, type Layout } from './viewer/ViewerGrid.js';
+import { INITIAL_UI, type ViewportController, type ViewportUiState } from './viewer/viewport-controller.js';
 
 /** Decoded frames kept in memory (Float32 pixels): 256 MiB ≈ 1000 slices of 256×256. */
 const FRAME_CACHE_BYTES = 256 * 1024 * 1024;
 const PREFETCH_CONCURRENCY = 4;
 
-type View = 'viewer' | 'audit';
-
-const INITIAL_UI: ViewportUiState = { tool: 'wl', invert: false, presetId: 'auto', cinePlaying: false, cineFps: 12, hasSeries: false, aiView: 'original', errorMap: false };
+type View = 'viewer' | 'audit' | 'fl';
 
 export function App({ client }: { client: ApiClient }) {
   const [view, setView] = useState<View>('viewer');
@@ -34,11 +35,15 @@ export function App({ client }: { client: ApiClient }) {
   const [studiesLoading, setStudiesLoading] = useState(true);
   const [studiesError, setStudiesError] = useState<string | undefined>();
   const [query, setQuery] = useState('');
+  const [leftTab, setLeftTab] = useState<'local' | 'pacs'>('local');
+  const [pacsMarks, setPacsMarks] = useState<Map<string, { endpointId: string; local: 'none' | 'partial' | 'complete'; stored: boolean }>>(new Map());
   const [selectedStudy, setSelectedStudy] = useState<StudySummary | null>(null);
   const [series, setSeries] = useState<SeriesSummary[]>([]);
   const [activeSeriesUid, setActiveSeriesUid] = useState<string | null>(null);
   const [ui, setUi] = useState<ViewportUiState>(INITIAL_UI);
   const [viewport, setViewport] = useState<ViewportController | null>(null);
+  const [layout, setLayout] = useState<Layout>('1x1');
+  const [sync, setSync] = useState(true);
   const viewportRef = useRef<ViewportController | null>(null);
 
   const seriesUids = useMemo(() => series.map((s) => s.seriesInstanceUid), [series]);
@@ -64,8 +69,13 @@ export function App({ client }: { client: ApiClient }) {
     }
   }, [client]);
 
-  useEffect(() => { void loadStudies(); }, [loadStudies]);
+  const loadPacsMarks = useCallback(() => {
+    client.invoke('pacs.localStates', {}).then((list) => setPacsMarks(new Map(list.map((m) => [m.studyInstanceUid, m]))), () => { /* no marker */ });
+  }, [client]);
+
+  useEffect(() => { void loadStudies(); loadPacsMarks(); }, [loadStudies, loadPacsMarks]);
   useEffect(() => client.on('studies.changed', () => void loadStudies()), [client, loadStudies]);
+  useEffect(() => client.on('pacs.progress', (j) => { if (j.state !== 'running') loadPacsMarks(); }), [client, loadPacsMarks]);
 
   useEffect(() => (view === 'viewer' ? installHotkeys(() => viewportRef.current) : undefined), [view]);
 
@@ -93,6 +103,20 @@ export function App({ client }: { client: ApiClient }) {
     }
   }, [client, openSeries]);
 
+  /** "Open" on a retrieved PACS study: back to the local list, with that study opened. */
+  const openRetrieved = useCallback(async (studyInstanceUid: string) => {
+    setLeftTab('local');
+    setQuery('');
+    try {
+      const list = await client.invoke('studies.list', {});
+      setStudies(list);
+      const study = list.find((s) => s.studyInstanceUid === studyInstanceUid);
+      if (study) await selectStudy(study);
+    } catch (e) {
+      setStudiesError(`Could not load studies: ${errorMessage(e)}`);
+    }
+  }, [client, selectStudy]);
+
   const onImported = useCallback((r: ImportResult) => {
     void loadStudies();
     if (r.studies.length > 0) setQuery('');
@@ -105,8 +129,9 @@ export function App({ client }: { client: ApiClient }) {
         <nav className="tabs" aria-label="Views">
           <button type="button" data-testid="nav-viewer" className={view === 'viewer' ? 'tab active' : 'tab'} onClick={() => setView('viewer')}>Viewer</button>
           <button type="button" data-testid="nav-audit" className={view === 'audit' ? 'tab active' : 'tab'} onClick={() => setView('audit')}>Audit</button>
+          <button type="button" data-testid="nav-fl" className={view === 'fl' ? 'tab active' : 'tab'} onClick={() => setView('fl')}>Federation</button>
         </nav>
-        {view === 'viewer' && <Toolbar viewport={viewport} ui={ui} />}
+        {view === 'viewer' && <Toolbar viewport={viewport} ui={ui} layout={layout} onLayout={setLayout} sync={sync} onSync={setSync} />}
         <span className="spacer" />
         <span className="who" title={info ? `data: ${info.dataDir}` : ''}>
           {info ? `${info.user.id} (${info.user.role}) · ${info.workstation} · ${info.host} · v${info.version}` : ''}
@@ -114,23 +139,35 @@ export function App({ client }: { client: ApiClient }) {
       </header>
       <main className={view === 'viewer' ? 'viewer-layout' : 'viewer-layout hidden'} aria-hidden={view !== 'viewer'}>
         <aside className="left-panel">
-          <ImportControl client={client} onImported={onImported} />
-          <StudyList
-            studies={studies}
-            query={query}
-            onQuery={setQuery}
-            selectedUid={selectedStudy?.studyInstanceUid ?? null}
-            onSelect={(s) => void selectStudy(s)}
-            loading={studiesLoading}
-            error={studiesError}
-          />
+          <div className="segmented left-tabs" role="tablist" aria-label="Study source">
+            <button type="button" role="tab" aria-selected={leftTab === 'local'} data-testid="tab-local" className={leftTab === 'local' ? 'active' : ''} onClick={() => setLeftTab('local')}>Local</button>
+            <button type="button" role="tab" aria-selected={leftTab === 'pacs'} data-testid="tab-pacs" className={leftTab === 'pacs' ? 'active' : ''} onClick={() => setLeftTab('pacs')}>PACS</button>
+          </div>
+          {/* Both panes stay mounted, so a PACS search and its results survive a look at the local list. */}
+          <div className={leftTab === 'local' ? 'left-pane' : 'left-pane hidden'}>
+            <ImportControl client={client} onImported={onImported} />
+            <StudyList
+              studies={studies}
+              query={query}
+              onQuery={setQuery}
+              selectedUid={selectedStudy?.studyInstanceUid ?? null}
+              onSelect={(s) => void selectStudy(s)}
+              loading={studiesLoading}
+              error={studiesError}
+              pacsMarks={pacsMarks}
+            />
+          </div>
+          <div className={leftTab === 'pacs' ? 'left-pane' : 'left-pane hidden'}>
+            <PacsPanel client={client} onOpenStudy={(uid) => void openRetrieved(uid)} openSeriesUid={ui.hasSeries ? activeSeriesUid : null} />
+          </div>
+          <Measurements client={client} viewport={viewport} />
         </aside>
         <div className="center">
           {selectedStudy && (
             <SeriesStrip series={series} loader={loader} activeUid={activeSeriesUid} results={scan.results} onOpen={(s, t) => openSeries(s, t, selectedStudy)} />
           )}
           <div className="viewport-wrap">
-            <Viewport client={client} loader={loader} onReady={onViewportReady} onUiState={setUi} />
+            <ViewerGrid client={client} loader={loader} layout={layout} onActive={onViewportReady} onUiState={setUi} series={series} study={selectedStudy} sync={sync} />
             {!ui.hasSeries && <div className="viewport-empty">{ui.error ?? 'Select a study to view its images.'}</div>}
             {ui.hasSeries && <ViewportLegend viewport={viewport} ui={ui} results={scan.results} />}
             {ui.hasSeries && <SliceMarks viewport={viewport} results={scan.results} />}
@@ -140,6 +177,7 @@ export function App({ client }: { client: ApiClient }) {
         <AiPanel client={client} viewport={viewport} ui={ui} scan={scan} />
       </main>
       {view === 'audit' && <AuditPage client={client} />}
+      {view === 'fl' && <FlPage client={client} />}
     </div>
   );
 }

@@ -7,7 +7,7 @@
  * and remove it from the address bar (history.replaceState), so it is not left in history or screenshots.
  * A reload then authenticates with the cookie alone.
  */
-import type { ApiClient } from '../../electron/common/contract.js';
+import type { ApiClient, ApiEvents, ApiMethods } from '../../electron/features/api.js';
 import { createHttpClient } from '../../electron/common/http-client.js';
 
 export function connect(): ApiClient {
@@ -18,5 +18,12 @@ export function connect(): ApiClient {
     url.searchParams.delete('token');
     window.history.replaceState(window.history.state, '', url.pathname + url.search + url.hash);
   }
-  return createHttpClient(window.location.origin, token);
+  return createHttpClient<ApiMethods, ApiEvents>(window.location.origin, token);
+}
+
+declare global {
+  interface Window {
+    /** Present only when hosted by Electron (see electron/preload/preload.ts). */
+    readonly medfedpure?: ApiClient;
+  }
 }

@@ -175,18 +175,25 @@ describe('viewer end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
     assert.equal(await page.getByTestId('wl-preset').inputValue(), 'custom');
     await screenshot(page, 'e2e-3-wl-drag');
 
-    await page.getByTestId('wl-preset').selectOption('brain');
-    await page.getByTestId('overlay-wl').filter({ hasText: /^W: 80 L: 40/ }).waitFor();
+    // MR: the presets are the DICOM's own window and percentile windows; CT windows (brain 80/40 …) are not offered,
+    // since on MR values they turn the slice solid white.
+    const offered = await page.getByTestId('wl-preset').locator('option').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
+    assert.ok(!offered.includes('brain') && !offered.includes('subdural'), `no CT windows for MR: ${offered.join(',')}`);
+    assert.ok(offered.includes('auto') && offered.includes('robust'), `MR windows offered: ${offered.join(',')}`);
+    await page.getByTestId('wl-preset').selectOption('robust');
+    await page.getByTestId('overlay-wl').filter({ hasNotText: wl1 ?? '' }).waitFor();
     await nextFrame(page);
     const px2 = await canvasStats(page);
-    assert.notEqual(px2.hash, px1.hash, 'the Brain preset should change the pixels');
-    await screenshot(page, 'e2e-3-wl-brain-preset');
+    assert.notEqual(px2.hash, px1.hash, 'the percentile preset should change the pixels');
+    assert.ok(px2.mean > 10 && px2.mean < 200, `a percentile window shows the anatomy, not a white or black slice (mean grey ${px2.mean.toFixed(1)})`);
+    const wl2 = await wl.textContent();
+    await screenshot(page, 'e2e-3-wl-percentile-preset');
 
     await page.getByTestId('viewport-canvas').focus();
     await page.keyboard.press('2'); // Full range
     await nextFrame(page);
     const wl3 = await wl.textContent();
-    assert.notEqual(wl3, 'W: 80 L: 40');
+    assert.notEqual(wl3, wl2, 'Full range is another window than 1–99 %');
     await page.keyboard.press('i'); // invert
     await nextFrame(page);
     assert.match((await wl.textContent()) ?? '', /\(inv\)/);
@@ -195,6 +202,55 @@ describe('viewer end-to-end', { skip: CHROMIUM_SKIP_REASON }, () => {
     await nextFrame(page);
     assert.equal(await wl.textContent(), wl0, 'reset returns to the opening window');
     assert.notEqual((await canvasStats(page)).hash, inv.hash);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('2×2 layout: a series dragged into a viewport; scroll and W/L follow across the study', async () => {
+    const { page, errors } = await openDemo();
+    await page.getByTestId('layout-2x2').click();
+    const cell = (i: number) => page.getByTestId(i === 0 ? 'viewport' : `viewport-${i}`);
+    const sliceOf = async (i: number) => (await cell(i).getByTestId('overlay-slice').textContent()) ?? '';
+    // New cells show the study's next series: COR, SAG, then AX again.
+    for (const i of [1, 2, 3]) await page.waitForSelector(`[data-testid=viewport-${i}][data-current-drawn=true]`);
+    assert.match((await cell(1).getByTestId('overlay-series').textContent()) ?? '', /COR/);
+    assert.match((await cell(2).getByTestId('overlay-series').textContent()) ?? '', /SAG/);
+    assert.match((await cell(3).getByTestId('overlay-series').textContent()) ?? '', /AX/);
+
+    // Drag the axial series from the strip onto the top-right viewport.
+    await page.getByTestId('series-thumb').filter({ hasText: '24 im' }).dragTo(cell(1));
+    await cell(1).getByTestId('overlay-series').filter({ hasText: /AX/ }).waitFor();
+    await page.waitForSelector('[data-testid=viewport-1][data-current-drawn=true]');
+    assert.equal(await cell(1).getAttribute('data-active'), 'true', 'the drop target becomes the active viewport');
+
+    // Scroll the top-left viewport: both other axial viewports follow it; the sagittal one does not move.
+    await cell(0).getByTestId('viewport-canvas').click();
+    assert.equal(await cell(0).getAttribute('data-active'), 'true');
+    const sagBefore = await sliceOf(2);
+    for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowDown');
+    for (const i of [0, 1, 3]) await cell(i).getByTestId('overlay-slice').filter({ hasText: /^Im: 6\/24$/ }).waitFor();
+    assert.equal(await sliceOf(2), sagBefore, 'a sagittal series does not follow an axial scroll');
+    // The wheel on the top-left viewport: the same.
+    const box = (await cell(0).getByTestId('viewport-canvas').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, 100);
+    for (const i of [0, 1, 3]) await cell(i).getByTestId('overlay-slice').filter({ hasText: /^Im: 7\/24$/ }).waitFor();
+
+    // W/L drag on the top-left viewport: the axial ones take its window (same modality).
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 - 60, box.y + box.height / 2 + 40, { steps: 6 });
+    await page.mouse.up();
+    const wl0 = (await cell(0).getByTestId('overlay-wl').textContent()) ?? '';
+    assert.match(wl0, /^W: [-\d.]+ L: [-\d.]+$/);
+    await cell(1).getByTestId('overlay-wl').filter({ hasText: wl0 }).waitFor();
+    await cell(3).getByTestId('overlay-wl').filter({ hasText: wl0 }).waitFor();
+    await nextFrame(page);
+    await screenshot(page, 'e2e-6-layout-2x2-synced');
+
+    // Back to one viewport.
+    await page.getByTestId('layout-1x1').click();
+    await page.getByTestId('viewport-1').waitFor({ state: 'detached' });
+    await waitCurrentDrawn(page);
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -9,18 +9,23 @@
  *
  * Every request passes the Host/Origin checks (403) and the token check (401) of security.ts first, and every
  * response carries the strict CSP and hardening headers. Errors are ApiErrorBody JSON with a matching status.
+ *
+ * Body limits are per method: DEFAULT_BODY_LIMIT_BYTES (1 MiB) for the JSON calls, more only for a method whose
+ * feature declares it (`method(..., { maxBodyBytes })`, e.g. `import.files`), never more than MAX_BODY_LIMIT_BYTES.
+ * A declared Content-Length over the limit is refused (413) before a byte is read; the body is then read into one
+ * buffer of the declared size (no second copy), and a body that runs past its limit is cut off.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { API_ERROR_HTTP_STATUS, ApiError } from '../../common/api-error.js';
 import { CodecError, decodeMessage, encodeMessage, MESSAGE_CONTENT_TYPE } from '../../common/codec.js';
-import type { ApiErrorBody } from '../../common/contract.js';
-import type { Router } from '../router/router.js';
+import type { ApiErrorBody } from '../../common/api-error.js';
+import type { TransportRouter } from '../router/router.js';
 import { checkOrigin, checkToken, newToken, presentedToken, SECURITY_HEADERS, tokenCookie } from './security.js';
 import { resolveStatic } from './static-files.js';
 
 export interface HttpHostOptions {
-  router: Router;
+  router: TransportRouter;
   /** 0 (default) picks a free port. */
   port?: number;
   /** Loopback only: 127.0.0.1 (default) or ::1. */
@@ -29,8 +34,10 @@ export interface HttpHostOptions {
   token?: string;
   /** The built renderer, or null to serve a "UI not built" page. */
   staticDir: string | null;
-  /** Largest accepted request body (default 1 GiB: folder uploads). */
-  maxBodyBytes?: number;
+  /** Request body limit of each method that needs more than `defaultBodyBytes` (from API_BODY_LIMITS). */
+  bodyLimits?: Readonly<Record<string, number>>;
+  /** Limit for every other method (default DEFAULT_BODY_LIMIT_BYTES). */
+  defaultBodyBytes?: number;
   logError?: (message: string, err?: unknown) => void;
 }
 
@@ -45,6 +52,10 @@ export interface HttpHost {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+/** JSON calls (queries, settings, one scan request) are a few KiB; 1 MiB leaves room and bounds a flood. */
+export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+/** No method may accept more than this in one request, whatever it declares. */
+export const MAX_BODY_LIMIT_BYTES = 512 * 1024 * 1024;
 const SSE_HEARTBEAT_MS = 15_000;
 
 function sendError(res: ServerResponse, body: ApiErrorBody, status = API_ERROR_HTTP_STATUS[body.code]): void {
@@ -66,23 +77,32 @@ class BodyTooLarge extends Error {}
 
 function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > max) {
+    const header = req.headers['content-length'];
+    const declared = header === undefined ? undefined : Number(header);
+    if (declared !== undefined && (!Number.isSafeInteger(declared) || declared < 0 || declared > max)) {
       reject(new BodyTooLarge());
       return;
     }
+    // With a Content-Length, one buffer of that size (no list of chunks and no concat copy); else collect chunks.
+    const whole = declared !== undefined ? Buffer.allocUnsafe(declared) : null;
     const chunks: Buffer[] = [];
     let size = 0;
+    let failed = false;
     req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > max) {
+      if (failed) return;
+      if (size + c.length > (declared ?? max)) {
+        failed = true;
         reject(new BodyTooLarge());
-        req.destroy();
+        req.resume();
         return;
       }
-      chunks.push(c);
+      if (whole) c.copy(whole, size);
+      else chunks.push(c);
+      size += c.length;
     });
-    req.on('end', () => resolve(Buffer.concat(chunks, size)));
+    req.on('end', () => {
+      if (!failed) resolve(whole ? whole.subarray(0, size) : Buffer.concat(chunks, size));
+    });
     req.on('error', reject);
   });
 }
@@ -95,7 +115,9 @@ function toJsonText(value: unknown): string {
 export async function startHttpHost(opts: HttpHostOptions): Promise<HttpHost> {
   const token = opts.token ?? newToken();
   const bindHost = opts.bindHost ?? '127.0.0.1';
-  const maxBody = opts.maxBodyBytes ?? 1024 ** 3;
+  const defaultBody = Math.min(opts.defaultBodyBytes ?? DEFAULT_BODY_LIMIT_BYTES, MAX_BODY_LIMIT_BYTES);
+  const bodyLimit = (method: string): number =>
+    Math.min(Object.prototype.hasOwnProperty.call(opts.bodyLimits ?? {}, method) ? opts.bodyLimits![method] : defaultBody, MAX_BODY_LIMIT_BYTES);
   const logError = opts.logError ?? ((m, e) => console.error(`medfedpure serve: ${m}`, e ?? ''));
   const streams = new Set<ServerResponse>();
   let port = 0;
@@ -119,11 +141,15 @@ export async function startHttpHost(opts: HttpHostOptions): Promise<HttpHost> {
     if (contentType !== MESSAGE_CONTENT_TYPE && !isJson) {
       return sendError(res, { code: 'BAD_REQUEST', message: `Content-Type must be ${MESSAGE_CONTENT_TYPE} or application/json` }, 415);
     }
+    const maxBody = bodyLimit(method);
     let body: Buffer;
     try {
       body = await readBody(req, maxBody);
     } catch (err) {
-      if (err instanceof BodyTooLarge) return sendError(res, { code: 'BAD_REQUEST', message: `Request body larger than ${maxBody} bytes` }, 413);
+      if (err instanceof BodyTooLarge) {
+        res.setHeader('Connection', 'close'); // do not keep reading what the client still sends
+        return sendError(res, { code: 'BAD_REQUEST', message: `Request body larger than ${maxBody} bytes, the limit of ${method}` }, 413);
+      }
       throw err;
     }
     let request: unknown;

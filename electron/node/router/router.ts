@@ -1,95 +1,77 @@
 /**
- * The one API router: maps each ApiMethods entry to a service call, validates every request at run time first,
- * and turns every failure into an ApiError (ApiErrorBody on the wire). Both transports use it: the Electron IPC
- * handler (electron/main/ipc.ts: `dispatch`) and the HTTP host (electron/node/http/host.ts).
+ * The API router: validates every request with its method's validator, runs the method's handler, and turns every
+ * failure into an ApiError (ApiErrorBody on the wire). Both transports use it: the Electron IPC handler
+ * (electron/main/ipc.ts) and the HTTP host (electron/node/http/host.ts).
  *
- * Adding a method = contract entry + a line in `SCHEMAS` + a line in `handlers` below.
+ * Platform code: it knows no feature. electron/features/node.ts composes the features' validators
+ * (electron/features/api.ts) and handlers into one router with `composeRouter`.
  */
 import { ApiError } from '../../common/api-error.js';
-import type { ApiMethod, ApiMethods, ApiRequest, ApiResponse } from '../../common/contract.js';
-import { isApiMethod } from '../../common/methods.js';
-import { DicomError } from '../dicom/errors.js';
+import type { MethodTable } from '../../common/feature-api.js';
+import type { Check } from '../../common/validate.js';
 import type { EventBus } from '../services/event-bus.js';
-import type { Services } from '../services/services.js';
-import { arrayOf, bytes, integer, object, optional, string, type Check } from './validate.js';
 
-const UID = string({ min: 1, max: 64 });
-const empty = object({});
+type MethodShape = Record<string, { req: unknown; res: unknown }>;
 
-/** One request validator per method; `satisfies` keeps it in step with the contract. */
-const SCHEMAS = {
-  'app.info': empty,
-  'studies.list': object({ query: optional(string({ max: 200 })) }),
-  'studies.series': object({ studyInstanceUid: UID }),
-  'series.open': object({ seriesInstanceUid: UID }),
-  'instances.frame': object({ sopInstanceUid: UID }),
-  'import.files': object({
-    files: arrayOf(object({ name: string({ min: 1, max: 1024 }), bytes: bytes({ max: 2 * 1024 ** 3 }) }), { max: 100_000 }),
-  }),
-  'audit.list': object({
-    limit: optional(integer({ min: 1, max: 1000 })),
-    beforeSeq: optional(integer({ min: 1 })),
-    eventCode: optional(string({ min: 1, max: 64 })),
-    participantId: optional(string({ min: 1, max: 256 })),
-  }),
-  'audit.verify': empty,
-  'scan.run': object({ sopInstanceUid: UID }),
-  'scan.status': empty,
-  'scan.results': object({ seriesInstanceUid: UID }),
-} satisfies { [M in ApiMethod]: Check<unknown> };
+/** One handler per method; a handler may return its response or a promise of it. */
+export type Handlers<M> = { [K in keyof M]: M[K] extends { req: infer Q; res: infer R } ? (req: Q) => R | Promise<R> : never };
 
-type Handlers = { [M in ApiMethod]: (req: ApiRequest<M>) => ApiResponse<M> | Promise<ApiResponse<M>> };
+/** Turns a feature's own error into an ApiError, or returns undefined to pass it on. */
+export type ErrorMapper = (err: unknown) => ApiError | undefined;
 
-export interface Router {
+export interface Router<M extends MethodShape = MethodShape, E extends Record<string, unknown> = Record<string, unknown>> {
   /** Transport entry point: validates `request` for `method` and runs it. Rejects only with ApiError. */
   dispatch(method: string, request: unknown): Promise<unknown>;
   /** Typed convenience for in-process callers. */
-  invoke<M extends ApiMethod>(method: M, request: ApiRequest<M>): Promise<ApiResponse<M>>;
-  readonly events: EventBus;
+  invoke<K extends keyof M & string>(method: K, request: M[K]['req']): Promise<M[K]['res']>;
+  readonly events: EventBus<E>;
 }
 
 export interface RouterOptions {
   /** Where unexpected errors are logged (their text never reaches the client). */
   logError?: (err: unknown, method: string) => void;
+  /** Feature error mappers, tried in order before an unexpected error becomes INTERNAL. */
+  errorMappers?: readonly ErrorMapper[];
 }
 
-export function createRouter(services: Services, opts: RouterOptions = {}): Router {
-  const handlers: Handlers = {
-    'app.info': () => services.info,
-    'studies.list': (r) => services.listStudies(r.query),
-    'studies.series': (r) => services.listSeries(r.studyInstanceUid),
-    'series.open': (r) => services.openSeries(r.seriesInstanceUid),
-    'instances.frame': (r) => services.getFrame(r.sopInstanceUid),
-    'import.files': (r) => services.importFiles(r.files),
-    'audit.list': (r) => services.listAudit(r),
-    'audit.verify': () => services.verifyAudit(),
-    'scan.run': (r) => services.scan.run(r.sopInstanceUid),
-    'scan.status': () => services.scan.status(),
-    'scan.results': (r) => services.scan.results(r.seriesInstanceUid),
-  };
+export function composeRouter<M extends MethodShape, E extends Record<string, unknown>>(
+  schemas: { readonly [K in keyof M]: Check<M[K]['req']> },
+  handlers: Handlers<M>,
+  events: EventBus<E>,
+  opts: RouterOptions = {},
+): Router<M, E> {
   const logError = opts.logError ?? ((err, method) => console.error(`medfedpure: ${method} failed`, err));
+  const mappers = opts.errorMappers ?? [];
+  const known = (name: string): name is keyof M & string => Object.prototype.hasOwnProperty.call(schemas, name) && Object.prototype.hasOwnProperty.call(handlers, name);
 
   async function dispatch(method: string, request: unknown): Promise<unknown> {
-    if (!isApiMethod(method)) throw new ApiError('UNKNOWN_METHOD', `Unknown API method: ${String(method).slice(0, 100)}`);
-    const req = (SCHEMAS[method] as Check<unknown>)(request === undefined ? {} : request, '');
+    if (typeof method !== 'string' || !known(method)) throw new ApiError('UNKNOWN_METHOD', `Unknown API method: ${String(method).slice(0, 100)}`);
+    const req = (schemas[method] as Check<unknown>)(request === undefined ? {} : request, '');
     try {
       return await (handlers[method] as (r: unknown) => unknown)(req);
     } catch (err) {
-      throw toApiError(err, method, logError);
+      if (err instanceof ApiError) throw err;
+      for (const map of mappers) {
+        const mapped = map(err);
+        if (mapped) throw mapped;
+      }
+      logError(err, method);
+      throw new ApiError('INTERNAL', 'Internal error (see the application log)');
     }
   }
 
   return {
     dispatch,
-    invoke: <M extends ApiMethod>(method: M, request: ApiRequest<M>) => dispatch(method, request) as Promise<ApiMethods[M]['res']>,
-    events: services.events,
+    invoke: (method, request) => dispatch(method, request) as Promise<never>,
+    events,
   };
 }
 
-function toApiError(err: unknown, method: string, logError: (err: unknown, method: string) => void): ApiError {
-  if (err instanceof ApiError) return err;
-  // A stored instance that can no longer be decoded: say which and why (no stack, no paths beyond the file name).
-  if (err instanceof DicomError) return new ApiError('INTERNAL', `Cannot decode stored instance: ${err.message}`, { code: err.code });
-  logError(err, method);
-  return new ApiError('INTERNAL', 'Internal error (see the application log)');
+/** The handlers of one feature's declared methods (electron/common/feature-api.ts). */
+export type FeatureHandlers<A extends { methods: unknown }> = Handlers<MethodTable<A['methods']>>;
+
+/** What a transport (HTTP host, Electron IPC) needs of a router, whatever its method and event tables. */
+export interface TransportRouter {
+  dispatch(method: string, request: unknown): Promise<unknown>;
+  readonly events: { onAny(listener: (event: string, payload: unknown) => void): () => void };
 }

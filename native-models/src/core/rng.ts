@@ -1,6 +1,7 @@
 /**
- * A small, documented, seedable PRNG so that splits, shuffles, augmentation and training are bit-identical across
- * machines and Node versions (Math.random is neither seedable nor specified).
+ * The one seeded PRNG of the repository, so that splits, shuffles, augmentation, weight init, MAE masks, diffusion
+ * noise and training are bit-identical across machines and Node versions (Math.random is neither seedable nor
+ * specified).
  *
  * Generator: mulberry32 (Tommy Ettinger, public domain): 32-bit state, period 2^32, passes PractRand to 2^32 outputs
  * — plenty for shuffling a few thousand files and drawing augmentation parameters. Seeds are first scrambled with the
@@ -54,8 +55,8 @@ export class Rng {
     return this.nextU32() / 4294967296;
   }
 
-  /** Uniform in [lo, hi). */
-  uniform(lo: number, hi: number): number {
+  /** Uniform in [lo, hi) (default [0, 1)). */
+  uniform(lo = 0, hi = 1): number {
     return lo + (hi - lo) * this.next();
   }
 
@@ -84,6 +85,13 @@ export class Rng {
       out[i] = r * Math.cos(2 * Math.PI * u2);
       if (i + 1 < out.length) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
     }
+  }
+
+  /** n independent N(0, std²) samples. */
+  normals(n: number, std = 1): Float32Array {
+    const out = new Float32Array(n);
+    this.fillNormal(out, std);
+    return out;
   }
 
   /** In-place Fisher–Yates shuffle. */

@@ -17,33 +17,42 @@
 import { loadYesNoFolder } from './data/folder.js';
 import { loadSynthetic, SYNTHETIC_CAVEAT } from './data/synthetic.js';
 import { TRAIN_HOLDOUT_SEED, groupSplit, trainHoldout, type DatasetSplit } from './data/split.js';
-import { Rng } from '../core/rng-mulberry.js';
+import { Rng } from '../core/rng.js';
+import { parseArgs, usage, UsageError, type FlagSpec } from '../core/cli-args.js';
 import { loadModelBundle, type LoadedModel } from '../inference/pipeline/models.js';
 import { PipelineError } from '../inference/pipeline/errors.js';
 import { DefencePipeline } from '../inference/pipeline/pipeline.js';
 import { auroc, calibrate, calibrationPath, writeCalibration, PURIFICATION_DEFAULTS } from '../inference/pipeline/calibrate.js';
 import { SCORE_KINDS, type ScoreKind } from '../inference/pipeline/detector.js';
 
-const USAGE = 'usage: medfedpure calibrate (--data DIR | --synthetic) [--fpr 0.05] [--k 4] [--mask-seed N] [--score mse|laplacian] [--steps N] [--t-min N] [--t-max N] [--s-hi-factor X] [--compare] [--limit N] [--models-dir D] [--out FILE] [--json]';
+const SPEC = {
+  data: { kind: 'string', value: 'DIR', help: 'Br35H-style yes/no folder' },
+  synthetic: { kind: 'boolean', help: 'the Colin27 + lesion-mask stand-in instead of --data' },
+  fpr: { kind: 'string', value: 'P', help: 'target false-positive rate on clean images (default 0.05)' },
+  k: { kind: 'string', value: 'N', help: 'MAE masks per image (default 4)' },
+  'mask-seed': { kind: 'string', value: 'N', help: 'seed of the MAE masks' },
+  score: { kind: 'string', value: 'KIND', help: `detector score: ${SCORE_KINDS.join(' | ')} (default mse)` },
+  steps: { kind: 'string', value: 'N', help: 'DDIM steps' },
+  't-min': { kind: 'string', value: 'N', help: 'smallest t*' },
+  't-max': { kind: 'string', value: 'N', help: 'largest t*' },
+  's-hi-factor': { kind: 'string', value: 'X', help: 'score at which t* reaches t-max, as a multiple of the threshold' },
+  compare: { kind: 'boolean', help: 'also compare the score kinds' },
+  limit: { kind: 'string', value: 'N', help: 'use only the first N calibration images' },
+  'models-dir': { kind: 'string', value: 'D', help: 'models folder (default native-models/models)' },
+  out: { kind: 'string', value: 'FILE', help: 'where to write the calibration (default: beside the models)' },
+  json: { kind: 'boolean', help: 'machine-readable output' },
+  help: { kind: 'boolean', help: 'this text' },
+} satisfies FlagSpec;
+const USAGE = usage('medfedpure calibrate', SPEC, '(--data DIR | --synthetic)', 'Detector threshold at a target FPR on clean images the MAE never saw, and the t* map.');
 
 export async function calibrateCommand(argv: string[]): Promise<number> {
-  const a: Record<string, string | boolean> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    if (k === '--help') { console.log(USAGE); return 0; }
-    if (k === '--synthetic' || k === '--compare' || k === '--json') { a[k.slice(2)] = true; continue; }
-    const v = argv[i + 1];
-    if (!k.startsWith('--') || v === undefined) { console.error(`bad argument ${k}\n${USAGE}`); return 2; }
-    a[k.slice(2)] = v;
-    i++;
-  }
-  const known = new Set(['data', 'synthetic', 'fpr', 'k', 'mask-seed', 'score', 'steps', 't-min', 't-max', 's-hi-factor', 'compare', 'limit', 'models-dir', 'out', 'json']);
-  for (const k of Object.keys(a)) if (!known.has(k)) { console.error(`unknown option --${k}\n${USAGE}`); return 2; }
-  if (!a.data && !a.synthetic) { console.error(`--data DIR or --synthetic is required\n${USAGE}`); return 2; }
+  const { flags: a } = parseArgs(argv, SPEC);
+  if (a.help) { console.log(USAGE); return 0; }
+  if (!a.data && !a.synthetic) throw new UsageError('--data DIR or --synthetic is required');
   const num = (k: string, d: number) => (a[k] === undefined ? d : Number(a[k]));
   const fpr = num('fpr', 0.05), K = num('k', 4), maskSeed = num('mask-seed', 20251114);
   const score = (a.score ?? 'mse') as ScoreKind;
-  if (!SCORE_KINDS.includes(score)) { console.error(`--score must be one of ${SCORE_KINDS.join(', ')}`); return 2; }
+  if (!SCORE_KINDS.includes(score)) throw new UsageError(`--score must be one of ${SCORE_KINDS.join(', ')}`);
   const log = (s: string) => (a.json ? process.stderr : process.stdout).write(`${s}\n`);
 
   const models = await loadModelBundle({ modelsDir: a['models-dir'] as string | undefined });

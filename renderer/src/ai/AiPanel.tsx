@@ -1,12 +1,14 @@
 /**
- * The AI side panel for the slice on screen: engine status, "Scan slice" / "Scan series" (sequential, with progress
- * and cancel), the result (ResultCard), the overlay controls, and the permanent research-use line.
+ * The AI side panel for the slice on screen: engine status (with the thresholds in force and the false flags to
+ * expect from them), "Scan slice" / "Scan series" (sequential, with progress and cancel), the result (ResultCard:
+ * answered / outside intended use / unlike the training data), the overlay controls, and the permanent
+ * research-use and intended-use lines.
  * Talks to the API only through `ApiClient` (scan.run, scan.status); results go to the shared `ScanResults`.
  */
 import { useCallback, useRef, useState } from 'react';
-import type { ApiClient, ScanStatus } from '../../../electron/common/contract.js';
+import type { ApiClient, ScanStatus } from '../../../electron/features/api.js';
 import type { ViewportController, ViewportUiState } from '../viewer/viewport-controller.js';
-import { expectedFlagLine, heldOutLine, scanErrorMessage, untrainedModels } from './format.js';
+import { expectedFlagLine, expectedOodLine, heldOutLine, scanErrorMessage, thresholdsLine, untrainedModels } from './format.js';
 import { OverlayControls } from './OverlayControls.js';
 import { ResultCard } from './ResultCard.js';
 import { scanSeries, type SeriesScanProgress } from './series-scan.js';
@@ -60,9 +62,14 @@ export function AiPanel({ client, viewport, ui, scan }: AiPanelProps) {
     setNote(undefined);
     setBusy({ kind: 'series', progress: { done: 0, total: todo.length }, stopping: false });
     todo.forEach((u) => scan.claim(u));
+    const states = { outside: 0, unlike: 0 };
     const out = await scanSeries(client, todo, {
       signal: ctl.signal,
-      onResult: scan.add,
+      onResult: (r) => {
+        if (r.state === 'outside-intended-use') states.outside++;
+        if (r.state === 'unlike-training-data') states.unlike++;
+        scan.add(r);
+      },
       onProgress: (p) => setBusy((b) => (b?.kind === 'series' ? { ...b, progress: p } : b)),
     });
     abort.current = null;
@@ -72,7 +79,8 @@ export function AiPanel({ client, viewport, ui, scan }: AiPanelProps) {
       const at = slice.uids.indexOf(out.error.sopInstanceUid);
       setError(`Stopped at slice ${at + 1}: ${scanErrorMessage(out.error.error)}`);
     } else {
-      setNote(`${out.scanned} of ${out.total} slice${out.total === 1 ? '' : 's'} scanned${out.cancelled ? ' (cancelled)' : ''}.`);
+      const told = [states.outside ? `${states.outside} outside intended use` : '', states.unlike ? `${states.unlike} unlike the training data` : ''].filter(Boolean).join(', ');
+      setNote(`${out.scanned} of ${out.total} slice${out.total === 1 ? '' : 's'} scanned${out.cancelled ? ' (cancelled)' : ''}${told ? `: ${told}` : ''}.`);
     }
   }, [client, slice, unscanned, scan, refresh]);
 
@@ -95,7 +103,7 @@ export function AiPanel({ client, viewport, ui, scan }: AiPanelProps) {
         </button>
         <button type="button" data-testid="ai-scan-series" disabled={!slice || slice.count === 0 || busy !== null} onClick={() => void runSeries()}
           title={unscanned.length > 0 ? `Scan the ${unscanned.length} slice(s) without a result, one after another` : 'Scan every slice again'}>
-          {unscanned.length > 0 || !slice ? `Scan series${slice && unscanned.length < slice.count ? ` (${unscanned.length} left)` : ''}` : 'Rescan series'}
+          {unscanned.length > 0 || !slice || slice.count === 0 ? `Scan series${slice && unscanned.length < slice.count ? ` (${unscanned.length} left)` : ''}` : 'Rescan series'}
         </button>
       </div>
       {busy?.kind === 'series' && (
@@ -112,7 +120,7 @@ export function AiPanel({ client, viewport, ui, scan }: AiPanelProps) {
       <div className="ai-body">
         <h4>{slice && slice.count > 0 ? `Slice ${slice.index + 1} of ${slice.count}` : 'No series open'}</h4>
         {result ? (
-          <ResultCard result={result} />
+          <ResultCard result={result} evidence={status?.detectorEvidence} thresholds={status?.thresholds} />
         ) : (
           <p className="muted" data-testid="ai-no-result">
             {!uid ? 'Open a series to scan its slices.' : ready || !status ? 'Not scanned yet.' : 'Not scanned yet (the engine is not ready).'}
@@ -122,7 +130,9 @@ export function AiPanel({ client, viewport, ui, scan }: AiPanelProps) {
         <OverlayControls viewport={viewport} ui={ui} result={result} />
       </div>
 
-      <p className="ai-disclaimer" data-testid="ai-disclaimer">Research use only — not for diagnosis.</p>
+      <p className="ai-disclaimer" data-testid="ai-disclaimer">
+        Research use only — not for diagnosis. Intended use: single-frame axial brain MR slices (within 30° of axial).
+      </p>
     </aside>
   );
 }
@@ -137,17 +147,20 @@ function EngineLine({ status, error }: { status: ScanStatus | null; error?: stri
       : <div className="muted" data-testid="ai-engine" data-ready="false">Engine: loading models…</div>;
   }
   const untrained = untrainedModels(status.models);
-  const cal = status.calibration;
+  const t = status.thresholds;
   return (
     <div data-testid="ai-engine" data-ready="true">
       <div className="muted">
-        Engine ready · {status.ep ?? '?'} · {status.calibrated && cal ? `threshold ${cal.scoreKind}, FPR ${Math.round(cal.fpr * 100)} % on ${cal.split}` : 'not calibrated'}
+        Engine ready · {status.ep ?? '?'} · {t ? `${t.source === 'site' ? 'site' : 'shipped'} thresholds (${t.flag.scoreKind}, FPR ${Math.round(t.flag.fpr * 100)} %)` : 'not calibrated'}
       </div>
-      {cal?.unseenGroupFlagRate && (
-        <div className="muted" data-testid="ai-expected-flags" title="Threshold set on a random half of the calibration groups, flags counted on the other half, repeated; new patients and scanners are new groups">
-          {expectedFlagLine(cal.unseenGroupFlagRate)}
+      {t && <div className="muted" data-testid="ai-thresholds" data-source={t.source}>{thresholdsLine(t)}</div>}
+      {status.siteCalibrationProblem && <div className="ai-warning" role="alert" data-testid="ai-site-problem">⚠ {status.siteCalibrationProblem}</div>}
+      {t?.flag.expected && (
+        <div className="muted" data-testid="ai-expected-flags" title="Threshold set on a random half of the calibration images (by group, series or slice), flags counted on the other half, repeated">
+          {expectedFlagLine(t.flag.expected)}
         </div>
       )}
+      {t?.ood.expected && <div className="muted" data-testid="ai-expected-ood">{expectedOodLine(t.ood.expected)}</div>}
       {status.classifierHeldOut && (
         <div className="muted" data-testid="ai-held-out" title="The classifier alone on clean slices it never trained on (whole near-duplicate groups held out), as its model card records them; the interval resamples whole groups">
           {heldOutLine(status.classifierHeldOut)}

@@ -1,5 +1,5 @@
 /** Panel controls for the viewport's AI overlays: the error-map heat overlay and the Original / Purified / Difference view. */
-import type { ScanResult } from '../../../electron/common/contract.js';
+import type { ScanResult } from '../../../electron/features/api.js';
 import type { ViewportController, ViewportUiState } from '../viewer/viewport-controller.js';
 import { AI_VIEWS, hasView, type AiView } from './layers.js';
 
@@ -30,6 +30,14 @@ export function OverlayControls({ viewport: v, ui, result }: { viewport: Viewpor
           );
         })}
       </div>
+      <label className="ai-opacity" title="Opacity of the AI layers over the image">
+        Opacity{' '}
+        <input
+          type="range" min={0} max={100} step={5} data-testid="ai-overlay-opacity" disabled={!v} value={Math.round(ui.overlayOpacity * 100)}
+          onChange={(e) => v?.setOverlayOpacity(Number(e.target.value) / 100)}
+        />{' '}
+        <span className="mono">{Math.round(ui.overlayOpacity * 100)} %</span>
+      </label>
       {result && noMap && ui.errorMap && <div className="muted">This result has no error map (detector not run).</div>}
       {result && ui.aiView !== 'original' && !hasView(result, ui.aiView) && (
         <div className="muted">Not purified (not flagged): the viewport shows the original.</div>

@@ -3,7 +3,7 @@
  * difference on the diverging scale), built once per result and cached, plus the colour ranges the legends show.
  * The viewport controller draws them into the letterbox square (geometry.ts) under its own pan/zoom transform.
  */
-import type { ScanResult } from '../../../electron/common/contract.js';
+import type { ScanResult } from '../../../electron/features/api.js';
 import { differenceRange, divergingRgba, errorMapRange, greyRgba, heatOverlayRgba, type ColourRange } from './colormap.js';
 
 /** What the viewport shows for a scanned slice: the stored image, or the model's purified image or difference. */
@@ -29,11 +29,25 @@ export const HEAT_MAX_ALPHA = 0.75;
 const rangeCache = new WeakMap<ScanResult, ResultRanges>();
 const layerCache = new WeakMap<ScanResult, ResultLayers>();
 
+/**
+ * The error map's colour scale is one fixed scale for every slice, from the calibration: 0 to this many times the
+ * calibrated threshold on the detector's score (the mean squared reconstruction error of a slice), so heat can be
+ * compared from slice to slice and a flagged slice looks hotter. Only results without a threshold fall back to a
+ * per-slice scale (0 to the map's 99th percentile), and the legend says so.
+ */
+export const ERROR_SCALE_THRESHOLDS = 10;
+
+/** Whether a result's error map is shown on the calibrated scale (else per slice). */
+export function calibratedErrorScale(r: ScanResult): boolean {
+  return r.threshold !== null && r.threshold > 0 && r.scoreKind === 'mse';
+}
+
 /** Colour ranges of a result's error map and difference (cached per result object). */
 export function resultRanges(r: ScanResult): ResultRanges {
   let v = rangeCache.get(r);
   if (!v) {
-    v = { errorMap: r.errorMap ? errorMapRange(r.errorMap) : null, difference: r.difference ? differenceRange(r.difference) : null };
+    const errorMap = !r.errorMap ? null : calibratedErrorScale(r) ? { min: 0, max: ERROR_SCALE_THRESHOLDS * r.threshold! } : errorMapRange(r.errorMap);
+    v = { errorMap, difference: r.difference ? differenceRange(r.difference) : null };
     rangeCache.set(r, v);
   }
   return v;

@@ -3,7 +3,7 @@
  * a time keeps the UI's progress honest and leaves the engine free for a single-slice scan in between), reports
  * progress, and stops between slices when cancelled. The first API error stops the run and is returned.
  */
-import type { ApiClient, ScanResult } from '../../../electron/common/contract.js';
+import type { ApiClient, ScanResult } from '../../../electron/features/api.js';
 
 export interface SeriesScanProgress {
   /** Slices finished (scanned) so far. */

@@ -4,7 +4,7 @@
  * refreshed when `scan.completed` announces a result this window did not ask for (another window, the CLI host).
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { ApiClient, ScanResult } from '../../../electron/common/contract.js';
+import type { ApiClient, ScanResult } from '../../../electron/features/api.js';
 import { scanErrorMessage } from './format.js';
 
 /** Events for results this window did not request are gathered this long before one refresh per series. */

@@ -4,7 +4,7 @@
  * is ready or reports an error, and again after each scan (`refresh`).
  */
 import { useCallback, useEffect, useState } from 'react';
-import type { ApiClient, ScanStatus } from '../../../electron/common/contract.js';
+import type { ApiClient, ScanStatus } from '../../../electron/features/api.js';
 import { scanErrorMessage } from './format.js';
 
 const POLL_MS = 2000;

@@ -4,7 +4,7 @@
  * hash chain and shows "intact" or the first broken row.
  */
 import { Fragment, useCallback, useEffect, useState } from 'react';
-import type { ApiClient, AuditEvent, AuditVerifyResult } from '../../../electron/common/contract.js';
+import type { ApiClient, AuditEvent, AuditVerifyResult } from '../../../electron/features/api.js';
 import { errorMessage } from '../util.js';
 
 const PAGE_SIZE = 50;

@@ -3,7 +3,7 @@
  * `import.files` in batches, and show what was imported and each rejected file with its reason code.
  */
 import { useEffect, useRef, useState } from 'react';
-import type { ApiClient, ImportFileError, ImportResult } from '../../../electron/common/contract.js';
+import type { ApiClient, ImportFileError, ImportResult } from '../../../electron/features/api.js';
 import { errorMessage } from '../util.js';
 
 /** Send at most this many bytes per request, so a large folder is not one giant upload. */

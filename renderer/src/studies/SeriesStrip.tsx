@@ -3,9 +3,10 @@
  * counting the slices that have an AI result (red when any was flagged).
  */
 import { useEffect, useRef } from 'react';
-import type { ScanResult, SeriesSummary } from '../../../electron/common/contract.js';
+import type { ScanResult, SeriesSummary } from '../../../electron/features/api.js';
 import type { FrameLoader } from '../viewer/frame-cache.js';
 import { percentileVoi, renderVoi } from '../viewer/voi.js';
+import { SERIES_DRAG_TYPE } from '../viewer/Viewport.js';
 
 export interface SeriesStripProps {
   series: SeriesSummary[];
@@ -17,11 +18,12 @@ export interface SeriesStripProps {
 }
 
 export function SeriesStrip({ series, loader, activeUid, results, onOpen }: SeriesStripProps) {
-  const counts = new Map<string, { scanned: number; flagged: number }>();
+  const counts = new Map<string, ScanCount>();
   for (const r of results?.values() ?? []) {
-    const c = counts.get(r.seriesInstanceUid) ?? { scanned: 0, flagged: 0 };
+    const c = counts.get(r.seriesInstanceUid) ?? { scanned: 0, flagged: 0, outside: 0 };
     c.scanned++;
     if (r.flagged) c.flagged++;
+    if (r.state === 'outside-intended-use') c.outside++;
     counts.set(r.seriesInstanceUid, c);
   }
   return (
@@ -35,6 +37,8 @@ export function SeriesStrip({ series, loader, activeUid, results, onOpen }: Seri
           data-series-uid={s.seriesInstanceUid}
           title={s.seriesDescription ?? s.seriesInstanceUid}
           onClick={() => onOpen(s, performance.now())}
+          draggable
+          onDragStart={(e) => { e.dataTransfer.setData(SERIES_DRAG_TYPE, s.seriesInstanceUid); e.dataTransfer.effectAllowed = 'copy'; }}
         >
           <Thumbnail uid={s.thumbnailSopInstanceUid} loader={loader} />
           <span className="thumb-label">
@@ -48,11 +52,15 @@ export function SeriesStrip({ series, loader, activeUid, results, onOpen }: Seri
   );
 }
 
-function ScanBadge({ count }: { count?: { scanned: number; flagged: number } }) {
+/** Slices of a series with an AI result; `outside` = outside the AI's intended use (no reading). */
+interface ScanCount { scanned: number; flagged: number; outside: number }
+
+function ScanBadge({ count }: { count?: ScanCount }) {
   if (!count) return null;
-  const text = `AI ${count.scanned}${count.flagged ? ` · ${count.flagged} flagged` : ''}`;
+  const text = `AI ${count.scanned}${count.outside ? ` · ${count.outside} outside use` : ''}${count.flagged ? ` · ${count.flagged} flagged` : ''}`;
   return (
-    <span className={count.flagged ? 'thumb-ai flagged' : 'thumb-ai'} data-testid="series-ai-badge" title={`${count.scanned} slice(s) with an AI result, ${count.flagged} flagged`}>
+    <span className={count.flagged ? 'thumb-ai flagged' : 'thumb-ai'} data-testid="series-ai-badge"
+      title={`${count.scanned} slice(s) with an AI result, ${count.outside} outside the AI's intended use, ${count.flagged} flagged`}>
       {text}
     </span>
   );

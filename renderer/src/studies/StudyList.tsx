@@ -1,6 +1,6 @@
 /** The study list with a search box filtering by patient name / ID, description, accession and date. */
 import { useMemo } from 'react';
-import type { StudySummary } from '../../../electron/common/contract.js';
+import type { StudySummary } from '../../../electron/features/api.js';
 import { formatDicomDate, formatPersonName } from '../util.js';
 
 export interface StudyListProps {
@@ -11,6 +11,8 @@ export interface StudyListProps {
   onSelect: (study: StudySummary) => void;
   loading: boolean;
   error?: string;
+  /** Studies that came from or went to a PACS (study UID → where and how complete), for the "in PACS" marker. */
+  pacsMarks?: ReadonlyMap<string, { endpointId: string; local: 'none' | 'partial' | 'complete'; stored: boolean }>;
 }
 
 /** True when every whitespace-separated term of `query` is found in the study's searchable text. */
@@ -25,7 +27,7 @@ export function studyMatches(study: StudySummary, query: string): boolean {
   return terms.every((t) => hay.includes(t) || (/^[\d-]+$/.test(t) && date.includes(t.replace(/-/g, ''))));
 }
 
-export function StudyList({ studies, query, onQuery, selectedUid, onSelect, loading, error }: StudyListProps) {
+export function StudyList({ studies, query, onQuery, selectedUid, onSelect, loading, error, pacsMarks }: StudyListProps) {
   const shown = useMemo(() => studies.filter((s) => studyMatches(s, query)), [studies, query]);
   return (
     <section className="study-list" aria-label="Studies">
@@ -61,12 +63,20 @@ export function StudyList({ studies, query, onQuery, selectedUid, onSelect, load
               <span className="pt-id">{s.patientId}</span>
               <span className="study-desc">{s.studyDescription ?? ''}</span>
             </div>
-            <div className="study-line3">
-              {s.modalities.join('/')} · {s.seriesCount} series · {s.instanceCount} images
+            <div className="study-line3 pacs-line3">
+              <span>{s.modalities.join('/')} · {s.seriesCount} series · {s.instanceCount} images</span>
+              {pacsMarks?.get(s.studyInstanceUid) && <PacsMark mark={pacsMarks.get(s.studyInstanceUid)!} />}
             </div>
           </li>
         ))}
       </ul>
     </section>
   );
+}
+
+/** "In PACS" marker of a local study: retrieved from (complete or partial) and/or stored to a PACS endpoint. */
+function PacsMark({ mark }: { mark: { endpointId: string; local: 'none' | 'partial' | 'complete'; stored: boolean } }) {
+  const partial = mark.local === 'partial';
+  const title = `${partial ? 'Partly retrieved from' : mark.stored && mark.local === 'none' ? 'Stored to' : 'In'} PACS "${mark.endpointId}"${mark.stored ? '; results sent' : ''}`;
+  return <span className={`badge ${partial ? 'pacs-partial' : 'pacs-complete'}`} data-testid="study-pacs-mark" title={title}>{partial ? 'PACS · partial' : 'PACS'}</span>;
 }

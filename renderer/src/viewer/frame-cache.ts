@@ -3,7 +3,7 @@
  * deduplicates requests, serves "now" requests before background prefetch, and limits how many
  * `instances.frame` calls are in flight. DOM-free, so it is unit-tested in Node with a fake client.
  */
-import type { ApiClient, Frame } from '../../../electron/common/contract.js';
+import type { ApiClient, Frame } from '../../../electron/features/api.js';
 
 /** Least-recently-used map from SOP Instance UID to frame, bounded by the frames' pixel bytes. */
 export class FrameCache {

@@ -3,12 +3,11 @@
  * (and shown in the help line). Keys typed into form fields are ignored.
  */
 import type { ViewportController } from './viewport-controller.js';
-import { VOI_PRESETS } from './voi.js';
 
 export interface Hotkey {
   keys: string[];
   label: string;
-  run: (v: ViewportController) => void;
+  run: (v: ViewportController, key: string) => void;
 }
 
 export const HOTKEYS: readonly Hotkey[] = [
@@ -24,10 +23,17 @@ export const HOTKEYS: readonly Hotkey[] = [
   { keys: ['w', 'W'], label: 'W/L tool', run: (v) => v.setTool('wl') },
   { keys: ['p', 'P'], label: 'pan tool', run: (v) => v.setTool('pan') },
   { keys: ['z', 'Z'], label: 'zoom tool', run: (v) => v.setTool('zoom') },
+  { keys: ['l', 'L'], label: 'length', run: (v) => v.setTool('length') },
+  { keys: ['a', 'A'], label: 'angle', run: (v) => v.setTool('angle') },
+  { keys: ['o', 'O'], label: 'ellipse ROI', run: (v) => v.setTool('ellipse') },
+  { keys: ['r', 'R'], label: 'rectangle ROI', run: (v) => v.setTool('rectangle') },
+  { keys: ['b', 'B'], label: 'probe', run: (v) => v.setTool('probe') },
+  { keys: ['t', 'T'], label: 'arrow + text', run: (v) => v.setTool('arrow') },
+  { keys: ['x', 'X'], label: 'eraser', run: (v) => v.setTool('eraser') },
   { keys: ['c', 'C'], label: 'cine play/stop', run: (v) => v.toggleCine() },
   { keys: ['e', 'E'], label: 'AI error map', run: (v) => v.toggleErrorMap() },
   { keys: ['v', 'V'], label: 'AI view (original/purified/difference)', run: (v) => v.cycleAiView() },
-  ...VOI_PRESETS.map((p, i): Hotkey => ({ keys: [String(i + 1)], label: p.label, run: (v) => v.applyPreset(p.id) })),
+  { keys: ['1', '2', '3', '4', '5', '6', '7', '8', '9'], label: 'W/L preset (as listed)', run: (v, key) => v.applyPresetNumber(Number(key)) },
 ];
 
 const byKey = new Map<string, Hotkey>(HOTKEYS.flatMap((h) => h.keys.map((k) => [k, h] as const)));
@@ -46,7 +52,7 @@ export function installHotkeys(getViewport: () => ViewportController | null): ()
     const v = getViewport();
     if (!hk || !v) return;
     e.preventDefault();
-    hk.run(v);
+    hk.run(v, e.key);
   };
   window.addEventListener('keydown', onKey);
   return () => window.removeEventListener('keydown', onKey);
@@ -55,5 +61,8 @@ export function installHotkeys(getViewport: () => ViewportController | null): ()
 /** A short help text: "↓/PgDn next image · ...". */
 export function hotkeyHelp(): string {
   const show = (k: string) => ({ ArrowDown: '↓', ArrowUp: '↑', PageDown: 'PgDn', PageUp: 'PgUp', ' ': 'Space' } as Record<string, string>)[k] ?? k;
-  return HOTKEYS.map((h) => `${[...new Set(h.keys.map((k) => show(k.length === 1 ? k.toUpperCase() : k)))].join('/')} ${h.label}`).join(' · ');
+  return HOTKEYS.map((h) => {
+    const keys = [...new Set(h.keys.map((k) => show(k.length === 1 ? k.toUpperCase() : k)))];
+    return `${keys.length > 3 ? `${keys[0]}–${keys[keys.length - 1]}` : keys.join('/')} ${h.label}`;
+  }).join(' · ');
 }

@@ -1,26 +1,38 @@
 /**
- * The stack viewport, driven imperatively (outside React's render cycle) so W/L drags and scrolling stay smooth.
+ * One stack viewport on Cornerstone3D: the series, its slice, window/level, invert, zoom/pan, cine, the mouse tools
+ * (W/L, pan, zoom, measurements) and the AI layers, behind the small imperative API the toolbar, hotkeys and AI panel
+ * call. Cornerstone draws (GPU where WebGL exists, CPU otherwise) and owns the tools' annotation state; this class
+ * keeps the overlay text, the data attributes tests and the AI panel read, and the slice listeners.
  *
- * It owns a visible canvas and a few overlay text nodes. State changes only mark the view dirty; one
- * requestAnimationFrame redraws. The decoded frame is mapped through the window into an offscreen canvas
- * (only when frame, window or invert change) and then drawn with a transform for zoom and pan.
- * Scrolling never waits for a fetch: it draws the nearest already-loaded slice and asks the loader for
- * the right one, which is drawn when it arrives.
+ * The AI layers (error-map heat, purified, difference) are drawn onto Cornerstone's canvas after each render, into
+ * the frame's letterbox square mapped through the viewport's own image → canvas transform, so they stay aligned
+ * under pan, zoom and any aspect ratio.
  */
-import type { ApiClient, Frame, InstanceSummary, ScanResult, SeriesSummary, StudySummary } from '../../../electron/common/contract.js';
+import { Enums, eventTarget, getRenderingEngine, utilities as csUtilities, type StackViewport, type Types } from '@cornerstonejs/core';
+import { annotation as csAnnotation, Enums as ToolEnums } from '@cornerstonejs/tools';
+import type { ApiClient, Frame, InstanceSummary, ScanResult, SeriesSummary, StudySummary } from '../../../electron/features/api.js';
 import { letterboxRect } from '../ai/geometry.js';
 import { AI_VIEWS, hasView, resultLayers, type AiView } from '../ai/layers.js';
-import { FrameLoader, nearestLoaded, outwardOrder } from './frame-cache.js';
 import { errorMessage, formatDicomDate, formatPersonName } from '../util.js';
-import { VOI_PRESETS, dragVoi, presetVoi, renderVoi, type PresetId, type Voi } from './voi.js';
+import type { FrameLoader } from './frame-cache.js';
+import { outwardOrder } from './frame-cache.js';
+import { dragVoi, presetsFor, presetVoi, type PresetId, type Voi, type VoiPreset } from './voi.js';
+import { ENGINE_ID, renderingEngine, setPrimaryTool, toolGroup, VIEWPORT_IDS, type Tool } from './cs/engine.js';
+import { annotationSync } from './cs/annotation-sync.js';
+import type { AnnotationLike } from './cs/measurements.js';
+import { imageIdOf, uidOfImageId, viewerMetadata } from './cs/metadata.js';
+import { orientationLabels, scaleBarLength } from './cs/orientation.js';
+import { cpuReason, ensureCornerstone, renderPath } from './cs/setup.js';
 
-export type Tool = 'wl' | 'pan' | 'zoom';
+export type { Tool } from './cs/engine.js';
 
 /** The low-frequency state React shows in the toolbar (never sent during a drag). */
 export interface ViewportUiState {
   tool: Tool;
   invert: boolean;
   presetId: PresetId | 'custom';
+  /** The window presets offered for the open series' modality (hotkeys 1..n follow this order). */
+  presets: readonly VoiPreset[];
   cinePlaying: boolean;
   cineFps: number;
   hasSeries: boolean;
@@ -28,6 +40,8 @@ export interface ViewportUiState {
   /** AI overlays (drawn only on slices that have a scan result): the view and the error-map heat overlay. */
   aiView: AiView;
   errorMap: boolean;
+  /** Opacity of the AI layers over the image, 0..1. */
+  overlayOpacity: number;
 }
 
 /** The slice on screen, for the components that follow it (AI panel, slice marks). */
@@ -46,6 +60,12 @@ export interface OverlayNodes {
   bottomLeftExtra: HTMLElement;
   wl: HTMLElement;
   zoom: HTMLElement;
+  /** Orientation letters at the middle of each edge. */
+  orient: { left: HTMLElement; right: HTMLElement; top: HTMLElement; bottom: HTMLElement };
+  /** The scale bar (hidden when no spacing is known), its line (width = the length) and its label. */
+  scaleBar: HTMLElement;
+  scaleLine: HTMLElement;
+  scaleLabel: HTMLElement;
 }
 
 interface OpenSeries {
@@ -53,107 +73,135 @@ interface OpenSeries {
   series: SeriesSummary;
   instances: InstanceSummary[];
   uids: string[];
+  imageIds: string[];
 }
 
 const ZOOM_STEP = 1.25;
-const MIN_ZOOM = 0.05;
-const MAX_ZOOM = 40;
-const WHEEL_STEP_PX = 50;
+
+export const INITIAL_UI: ViewportUiState = {
+  tool: 'wl', invert: false, presetId: 'auto', presets: presetsFor(undefined), cinePlaying: false, cineFps: 12, hasSeries: false,
+  aiView: 'original', errorMap: false, overlayOpacity: 1,
+};
 
 export class ViewportController {
   private open: OpenSeries | null = null;
   private generation = 0;
-  private index = 0;
-  private voi: Voi | null = null;
   private presetId: PresetId | 'custom' = 'auto';
+  private presets: readonly VoiPreset[] = presetsFor(undefined);
   private invert = false;
-  /** Zoom relative to "fit"; 1 = the whole image fits. */
-  private zoom = 1;
-  /** Pan offset of the image centre from the canvas centre, CSS pixels. */
-  private panX = 0;
-  private panY = 0;
   private tool: Tool = 'wl';
   private cineTimer: ReturnType<typeof setInterval> | null = null;
   private cineFps = 12;
   private error: string | undefined;
   private aiView: AiView = 'original';
   private errorMapOn = false;
+  private overlayOpacity = 1;
   private scanResults: ReadonlyMap<string, ScanResult> = new Map();
   private readonly sliceListeners = new Set<(s: SliceState) => void>();
+  private readonly voiListeners = new Set<(v: Voi) => void>();
+  private readonly annotationListeners = new Set<() => void>();
   private lastSlice: SliceState | null = null;
-
-  private raf = 0;
-  private readonly ctx: CanvasRenderingContext2D;
-  private readonly offscreen = document.createElement('canvas');
-  private readonly offCtx: CanvasRenderingContext2D;
-  private imageData: ImageData | null = null;
-  /** What the offscreen canvas currently holds. */
-  private rendered: { frame: Frame; center: number; width: number; invert: boolean } | null = null;
-
   private firstImageStart = 0;
-  /** Releases the loader hold taken while a series opens (see FrameLoader.hold). */
-  private releaseHold: (() => void) | null = null;
   private awaitingFirstImage = false;
-  private wheelAccum = 0;
-  private drag: { mode: Tool; x: number; y: number; voi: Voi; zoom: number; panX: number; panY: number; range: number } | null = null;
-
+  private releaseHold: (() => void) | null = null;
+  /** Target slice (what the user asked for); the image on screen may lag while it loads. */
+  private index = 0;
   private readonly unsubscribe: Array<() => void> = [];
   private readonly resizeObserver: ResizeObserver;
+  private disposed = false;
+  /** Set while a VOI is applied from a synchronised neighbour, so it is not echoed back. */
+  private applyingSync = false;
 
   constructor(
     private readonly client: ApiClient,
     private readonly loader: FrameLoader,
     private readonly root: HTMLElement,
-    private readonly canvas: HTMLCanvasElement,
+    private readonly element: HTMLDivElement,
     private readonly overlay: OverlayNodes,
     private readonly onUiState: (s: ViewportUiState) => void,
+    /** One of VIEWPORT_IDS (cs/engine.ts): the CSP admits measurement labels only for those ids. */
+    readonly viewportId: string = VIEWPORT_IDS[0],
   ) {
-    const ctx = canvas.getContext('2d', { alpha: false });
-    const offCtx = this.offscreen.getContext('2d');
-    if (!ctx || !offCtx) throw new Error('2D canvas is not available');
-    this.ctx = ctx;
-    this.offCtx = offCtx;
+    ensureCornerstone(loader);
+    const engine = renderingEngine();
+    engine.enableElement({ viewportId: this.viewportId, element: element, type: Enums.ViewportType.STACK, defaultOptions: { background: [0, 0, 0] } });
+    toolGroup().addViewport(this.viewportId, ENGINE_ID);
+    this.root.dataset.renderPath = renderPath();
+    if (cpuReason) this.root.dataset.cpuReason = cpuReason;
+    this.root.dataset.viewportId = this.viewportId;
+    const canvas = element.querySelector('canvas');
+    if (canvas) {
+      canvas.dataset.testid = 'viewport-canvas';
+      canvas.tabIndex = 0;
+      canvas.setAttribute('aria-label', 'Image viewport');
+    }
 
-    this.unsubscribe.push(loader.onFrame((f) => this.onFrameArrived(f)));
-    this.resizeObserver = new ResizeObserver(() => this.invalidate());
-    this.resizeObserver.observe(root);
-
-    const on = <K extends keyof HTMLElementEventMap>(type: K, fn: (e: HTMLElementEventMap[K]) => void, opts?: AddEventListenerOptions) => {
-      canvas.addEventListener(type, fn as EventListener, opts);
-      this.unsubscribe.push(() => canvas.removeEventListener(type, fn as EventListener, opts));
+    const on = (target: EventTarget, type: string, fn: (e: Event) => void) => {
+      target.addEventListener(type, fn);
+      this.unsubscribe.push(() => target.removeEventListener(type, fn));
     };
-    on('pointerdown', (e) => this.onPointerDown(e));
-    on('pointermove', (e) => this.onPointerMove(e));
-    on('pointerup', (e) => this.onPointerUp(e));
-    on('pointercancel', (e) => this.onPointerUp(e));
-    on('wheel', (e) => this.onWheel(e), { passive: false });
-    on('contextmenu', (e) => e.preventDefault());
-    on('dblclick', () => this.fit());
-    this.invalidate();
+    on(element, Enums.Events.IMAGE_RENDERED, () => this.afterRender());
+    on(element, Enums.Events.STACK_VIEWPORT_SCROLL, (e) => {
+      this.index = (e as CustomEvent<{ newImageIdIndex: number }>).detail.newImageIdIndex;
+      this.afterIndexChange();
+    });
+    on(element, Enums.Events.VOI_MODIFIED, () => {
+      if (this.presetId !== 'custom' && this.dragging) { this.presetId = 'custom'; this.emitUi(); }
+      this.writeOverlay();
+      if (!this.applyingSync) { const v = this.currentVoi(); if (v) for (const l of this.voiListeners) l(v); }
+    });
+    on(element, Enums.Events.CAMERA_MODIFIED, () => this.writeOverlay());
+    // A W/L drag makes the window "custom"; other VOI changes come from our own calls.
+    on(element, 'pointerdown', (e) => { if ((e as PointerEvent).button === 0 && this.tool === 'wl') this.dragging = true; (canvas as HTMLElement | null)?.focus(); });
+    on(window, 'pointerup', () => { this.dragging = false; });
+    for (const type of [ToolEnums.Events.ANNOTATION_COMPLETED, ToolEnums.Events.ANNOTATION_MODIFIED, ToolEnums.Events.ANNOTATION_REMOVED]) {
+      on(eventTarget, type, () => { for (const l of this.annotationListeners) l(); });
+    }
+    this.resizeObserver = new ResizeObserver(() => {
+      if (!this.disposed) resizeEngine();
+    });
+    this.resizeObserver.observe(root);
     this.emitUi();
+    this.writeOverlay();
+  }
+
+  private dragging = false;
+
+  private get viewport(): StackViewport {
+    return renderingEngine().getViewport(this.viewportId) as StackViewport;
   }
 
   dispose(): void {
+    this.disposed = true;
     this.releaseHoldNow();
     this.stopCine();
-    cancelAnimationFrame(this.raf);
     this.resizeObserver.disconnect();
     for (const u of this.unsubscribe) u();
     this.sliceListeners.clear();
-    this.loader.cancelPrefetch();
+    this.voiListeners.clear();
+    this.annotationListeners.clear();
+    toolGroup().removeViewports(ENGINE_ID, this.viewportId);
+    if (getRenderingEngine(ENGINE_ID)) renderingEngine().disableElement(this.viewportId);
   }
 
   // ---------- series ----------
 
+  get series(): SeriesSummary | null {
+    return this.open?.series ?? null;
+  }
+
+  get studyUid(): string | null {
+    return this.open?.series.studyInstanceUid ?? null;
+  }
+
   /**
-   * Open a series: fetch its instance list, then the first slice first, then prefetch outward.
+   * Open a series: fetch its instance list, show the first slice, prefetch outward.
    * `clickTime` (performance.now() at the user's click) starts the time-to-first-image measurement.
    */
-  async openSeries(series: SeriesSummary, study: StudySummary | undefined, clickTime = performance.now()): Promise<void> {
+  async openSeries(series: SeriesSummary, study: StudySummary | undefined, clickTime = performance.now(), startIndex = 0): Promise<void> {
     const gen = ++this.generation;
     this.stopCine();
     this.loader.cancelPrefetch();
-    // Until the first image is on screen, nothing else (thumbnails, prefetch) may compete with it.
     this.releaseHold?.();
     this.releaseHold = this.loader.hold();
     this.firstImageStart = clickTime;
@@ -169,24 +217,42 @@ export class ViewportController {
       this.releaseHoldNow();
       this.error = `Could not open series: ${errorMessage(e)}`;
       this.emitUi();
-      this.invalidate();
+      this.writeOverlay();
       return;
     }
-    if (gen !== this.generation) return;
+    if (gen !== this.generation || this.disposed) return;
     const uids = opened.instances.map((i) => i.sopInstanceUid);
-    this.open = { study, series: opened.series, instances: opened.instances, uids };
+    const imageIds = viewerMetadata.addSeries(opened.series, opened.instances);
+    this.open = { study, series: opened.series, instances: opened.instances, uids, imageIds };
     this.root.dataset.seriesUid = opened.series.seriesInstanceUid;
-    this.index = 0;
-    this.voi = null;
+    this.index = Math.min(Math.max(0, startIndex), Math.max(0, uids.length - 1));
+    this.presets = presetsFor(opened.series.modality);
     this.presetId = 'auto';
     this.invert = false;
-    this.zoom = 1;
-    this.panX = this.panY = 0;
-    this.rendered = null;
     this.emitUi();
-    if (uids.length === 0) this.releaseHoldNow();
-    this.showIndex(0);
     this.emitSlice();
+    if (uids.length === 0) { this.releaseHoldNow(); this.writeOverlay(); return; }
+    try {
+      await this.viewport.setStack(imageIds, this.index);
+      if (gen !== this.generation || this.disposed) return;
+      resizeEngine(); // a resize while the stack was loading could not reset this viewport's camera
+      const vp = this.viewport;
+      vp.setProperties({ invert: false, interpolationType: Enums.InterpolationType.LINEAR });
+      vp.resetCamera();
+      vp.render();
+      void annotationSync(this.client).loadSeries(opened.series.seriesInstanceUid, this.element, vp.getFrameOfReferenceUID(), vp.getCamera()).then((n) => {
+        if (this.disposed || gen !== this.generation) return;
+        if (n > 0) this.viewport.render();
+        for (const l of this.annotationListeners) l();
+      });
+    } catch (e) {
+      if (gen !== this.generation) return;
+      this.releaseHoldNow();
+      this.error = `Slice ${this.index + 1}: ${errorMessage(e)}`;
+      this.emitUi();
+      this.writeOverlay();
+    }
+    this.prefetch();
   }
 
   get sliceCount(): number {
@@ -197,24 +263,87 @@ export class ViewportController {
     return this.index;
   }
 
+  /** The frame on screen (decoded, modality values), when loaded. */
+  currentFrame(): Frame | undefined {
+    const uid = this.displayedUid();
+    return uid ? this.loader.cache.peek(uid) : undefined;
+  }
+
   // ---------- navigation ----------
 
   scroll(delta: number): void {
     const n = this.sliceCount;
     if (n === 0) return;
-    this.showIndex(Math.min(n - 1, Math.max(0, this.index + delta)));
+    this.goTo(this.index + delta);
   }
 
-  first(): void { this.showIndex(0); }
-  last(): void { this.showIndex(this.sliceCount - 1); }
+  first(): void { this.goTo(0); }
+  last(): void { this.goTo(this.sliceCount - 1); }
+
   /** Show slice `index` (0-based, clamped). */
-  goTo(index: number): void { this.showIndex(index); }
+  goTo(index: number): void {
+    const open = this.open;
+    if (!open || open.uids.length === 0) return;
+    const i = Math.min(open.uids.length - 1, Math.max(0, Math.round(index)));
+    if (i === this.index && this.displayedUid() === open.uids[i]) return;
+    this.index = i;
+    this.afterIndexChange();
+    this.viewport.setImageIdIndex(i).catch((e: unknown) => {
+      if (this.disposed || this.open !== open) return;
+      this.error = `Slice ${i + 1}: ${errorMessage(e)}`;
+      this.emitUi();
+      this.writeOverlay();
+    });
+  }
+
+  /** The slice of this series nearest to a position along the stack normal (mm), or -1 without positions. */
+  indexNearestLocation(location: number): number {
+    const inst = this.open?.instances ?? [];
+    let best = -1;
+    let bestD = Infinity;
+    inst.forEach((s, i) => {
+      if (s.sliceLocation === undefined) return;
+      const d = Math.abs(s.sliceLocation - location);
+      if (d < bestD) { bestD = d; best = i; }
+    });
+    return best;
+  }
+
+  /** Position of the target slice along the stack normal, when known. */
+  currentLocation(): number | undefined {
+    return this.open?.instances[this.index]?.sliceLocation;
+  }
+
+  private afterIndexChange(): void {
+    this.emitSlice();
+    this.writeOverlay();
+    this.prefetch();
+    this.root.dataset.currentDrawn = String(this.displayedUid() === this.open?.uids[this.index]);
+  }
+
+  private prefetch(): void {
+    const open = this.open;
+    if (!open) return;
+    this.loader.prefetch(outwardOrder(this.index, open.uids.length).map((k) => open.uids[k]));
+  }
 
   /** Follow the slice on screen; the listener gets the current state at once. Returns the unsubscribe. */
   onSlice(listener: (s: SliceState) => void): () => void {
     this.sliceListeners.add(listener);
     listener(this.sliceState());
     return () => { this.sliceListeners.delete(listener); };
+  }
+
+  /** Called when the user changes the window (drag or preset); for synchronised viewports. */
+  onVoi(listener: (v: Voi) => void): () => void {
+    this.voiListeners.add(listener);
+    return () => { this.voiListeners.delete(listener); };
+  }
+
+  /** Called when a measurement is completed, edited or removed (in any viewport). */
+  onAnnotationsChanged(listener: () => void): () => void {
+    this.annotationListeners.add(listener);
+    return () => { this.annotationListeners.delete(listener); };
   }
 
   private sliceState(): SliceState {
@@ -236,65 +365,23 @@ export class ViewportController {
     for (const fn of this.sliceListeners) fn(s);
   }
 
-  // ---------- AI overlays ----------
-
-  /** The scan results to overlay, by SOP Instance UID (the latest per slice). */
-  setScanResults(results: ReadonlyMap<string, ScanResult>): void {
-    this.scanResults = results;
-    this.invalidate();
+  /** The SOP Instance UID of the image on screen (may lag the target slice while it loads). */
+  get displayedSopInstanceUid(): string | undefined {
+    return this.displayedUid();
   }
 
-  toggleErrorMap(): void {
-    this.errorMapOn = !this.errorMapOn;
-    this.emitUi();
-    this.invalidate();
+  private displayedUid(): string | undefined {
+    if (!this.open) return undefined;
+    const image = this.safeImage();
+    return image ? uidOfImageId(image.imageId) : undefined;
   }
 
-  setAiView(view: AiView): void {
-    this.aiView = view;
-    this.emitUi();
-    this.invalidate();
-  }
-
-  /** Original → Purified → Difference → Original. */
-  cycleAiView(): void {
-    this.setAiView(AI_VIEWS[(AI_VIEWS.indexOf(this.aiView) + 1) % AI_VIEWS.length]);
-  }
-
-  private showIndex(i: number): void {
-    const open = this.open;
-    if (!open || open.uids.length === 0) return;
-    this.index = Math.min(open.uids.length - 1, Math.max(0, i));
-    this.emitSlice();
-    const uid = open.uids[this.index];
-    const gen = this.generation;
-    const prefetch = () => {
-      if (gen === this.generation) this.loader.prefetch(outwardOrder(this.index, open.uids.length).map((k) => open.uids[k]));
-    };
-    if (this.loader.cache.has(uid)) {
-      prefetch();
-    } else {
-      // The slice on screen first; neighbours only once it is here, so they do not compete with it.
-      this.loader.load(uid).then(prefetch, (e) => {
-        if (gen === this.generation) {
-          this.releaseHoldNow();
-          this.error = `Slice ${this.index + 1}: ${errorMessage(e)}`;
-          this.emitUi();
-          this.invalidate();
-        }
-        prefetch();
-      });
+  private safeImage(): Types.IImage | undefined {
+    try {
+      return this.viewport.getCornerstoneImage() ?? undefined;
+    } catch {
+      return undefined;
     }
-    this.invalidate();
-  }
-
-  private onFrameArrived(frame: Frame): void {
-    const open = this.open;
-    if (!open) return;
-    // Redraw when the arrival is better than what is on screen (the current slice, or nearer to it).
-    const shown = this.rendered?.frame.sopInstanceUid;
-    if (shown === open.uids[this.index]) return;
-    if (open.uids.includes(frame.sopInstanceUid)) this.invalidate();
   }
 
   private releaseHoldNow(): void {
@@ -302,69 +389,174 @@ export class ViewportController {
     this.releaseHold = null;
   }
 
+  // ---------- AI overlays ----------
+
+  setScanResults(results: ReadonlyMap<string, ScanResult>): void {
+    this.scanResults = results;
+    this.redraw();
+  }
+
+  toggleErrorMap(): void {
+    this.errorMapOn = !this.errorMapOn;
+    this.emitUi();
+    this.redraw();
+  }
+
+  setAiView(view: AiView): void {
+    this.aiView = view;
+    this.emitUi();
+    this.redraw();
+  }
+
+  /** Opacity of the AI layers (0..1). */
+  setOverlayOpacity(opacity: number): void {
+    this.overlayOpacity = Math.min(1, Math.max(0, Number.isFinite(opacity) ? opacity : 1));
+    this.emitUi();
+    this.redraw();
+  }
+
+  cycleAiView(): void {
+    this.setAiView(AI_VIEWS[(AI_VIEWS.indexOf(this.aiView) + 1) % AI_VIEWS.length]);
+  }
+
+  private redraw(): void {
+    if (this.open && this.safeImage()) this.viewport.render();
+    else this.afterRender();
+  }
+
   // ---------- window / level, invert, zoom, pan ----------
 
+  currentVoi(): Voi | null {
+    if (!this.safeImage()) return null;
+    let range: { lower: number; upper: number } | undefined;
+    try {
+      range = this.viewport.getProperties().voiRange;
+    } catch {
+      return null;
+    }
+    if (!range) return null;
+    const { windowCenter, windowWidth } = csUtilities.windowLevel.toWindowLevel(range.lower, range.upper);
+    return { center: windowCenter, width: windowWidth };
+  }
+
   applyPreset(id: PresetId): void {
-    const preset = VOI_PRESETS.find((p) => p.id === id);
+    const preset = this.presets.find((p) => p.id === id);
     const frame = this.currentFrame();
-    if (!preset) return;
+    if (!preset || !frame) return;
     this.presetId = id;
-    if (frame) this.voi = presetVoi(preset, frame);
-    else this.voi = null; // applied when the first frame arrives
+    this.setVoiRange(presetVoi(preset, frame));
     this.emitUi();
-    this.invalidate();
   }
 
   applyPresetNumber(n: number): void {
-    const preset = VOI_PRESETS[n - 1];
+    const preset = this.presets[n - 1];
     if (preset) this.applyPreset(preset.id);
   }
 
   setVoi(voi: Voi): void {
-    this.voi = { center: voi.center, width: Math.max(1, voi.width) };
     this.presetId = 'custom';
+    this.setVoiRange({ center: voi.center, width: Math.max(1, voi.width) });
     this.emitUi();
-    this.invalidate();
+  }
+
+  /** Apply a window from a synchronised viewport without echoing it back. */
+  syncVoi(voi: Voi): void {
+    if (!this.safeImage()) return;
+    this.applyingSync = true;
+    try {
+      this.presetId = 'custom';
+      this.setVoiRange(voi);
+      this.emitUi();
+    } finally {
+      this.applyingSync = false;
+    }
+  }
+
+  /** A W/L drag step, as the mouse tool applies it (for keyboard-free tests of the maths: voi.ts dragVoi). */
+  nudgeVoi(dx: number, dy: number): void {
+    const v = this.currentVoi();
+    const f = this.currentFrame();
+    if (!v || !f) return;
+    this.setVoi(dragVoi(v, dx, dy, f.maxValue - f.minValue));
+  }
+
+  private setVoiRange(voi: Voi): void {
+    if (!this.safeImage()) return;
+    const voiRange = csUtilities.windowLevel.toLowHighRange(voi.width, voi.center);
+    this.viewport.setProperties({ voiRange });
+    this.viewport.render();
   }
 
   toggleInvert(): void {
+    if (!this.safeImage()) return;
     this.invert = !this.invert;
+    this.viewport.setProperties({ invert: this.invert });
+    this.viewport.render();
     this.emitUi();
-    this.invalidate();
+    this.writeOverlay();
   }
 
   setTool(tool: Tool): void {
     this.tool = tool;
+    setPrimaryTool(tool);
     this.emitUi();
   }
 
+  /** The tool on the left button (the tool group is shared by every viewport of the layout). */
+  get activeTool(): Tool {
+    return this.tool;
+  }
+
   zoomBy(factor: number): void {
-    this.zoom = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, this.zoom * factor));
-    this.invalidate();
+    if (!this.safeImage()) return;
+    const vp = this.viewport;
+    vp.setZoom(vp.getZoom() * factor);
+    vp.render();
   }
   zoomIn(): void { this.zoomBy(ZOOM_STEP); }
   zoomOut(): void { this.zoomBy(1 / ZOOM_STEP); }
 
   fit(): void {
-    this.zoom = 1;
-    this.panX = this.panY = 0;
-    this.invalidate();
+    if (!this.safeImage()) return;
+    this.viewport.resetCamera();
+    this.viewport.render();
   }
 
   /** One image pixel per CSS pixel. */
   oneToOne(): void {
-    const frame = this.currentFrame();
-    if (!frame) return;
-    this.zoom = 1 / this.fitScale(frame);
-    this.panX = this.panY = 0;
-    this.invalidate();
+    const s = this.screenPixelsPerImagePixel();
+    if (!s) return;
+    this.zoomBy(1 / s);
   }
 
   /** Back to how the series opened: fit, no pan, no invert, the DICOM's window. */
   reset(): void {
+    if (!this.safeImage()) return;
     this.invert = false;
-    this.fit();
+    this.viewport.setProperties({ invert: false });
+    this.viewport.resetCamera();
     this.applyPreset('auto');
+    this.emitUi();
+  }
+
+  /** CSS pixels per image pixel along a row (the readout's "Zoom"). */
+  private screenPixelsPerImagePixel(): number | undefined {
+    const image = this.safeImage();
+    if (!image) return undefined;
+    const p = viewerMetadata.plane(image.imageId);
+    if (!p) return undefined;
+    try {
+      const a = this.viewport.worldToCanvas(p.origin as Types.Point3);
+      const b = this.viewport.worldToCanvas([
+        p.origin[0] + p.columnSpacing * p.rowCosines[0],
+        p.origin[1] + p.columnSpacing * p.rowCosines[1],
+        p.origin[2] + p.columnSpacing * p.rowCosines[2],
+      ] as Types.Point3);
+      const s = Math.hypot(b[0] - a[0], b[1] - a[1]);
+      return s > 0 && Number.isFinite(s) ? s : undefined;
+    } catch {
+      return undefined; // the image is set but not yet laid out (CPU path, between "new image" and its first render)
+    }
   }
 
   // ---------- cine ----------
@@ -380,7 +572,7 @@ export class ViewportController {
     this.cineTimer = setInterval(() => {
       const n = this.sliceCount;
       if (n < 2) return this.stopCine();
-      this.showIndex((this.index + 1) % n);
+      this.goTo((this.index + 1) % n);
     }, 1000 / this.cineFps);
     this.emitUi();
   }
@@ -397,184 +589,106 @@ export class ViewportController {
     else this.startCine();
   }
 
-  // ---------- pointer input ----------
+  // ---------- measurements ----------
 
-  private onPointerDown(e: PointerEvent): void {
-    const frame = this.currentFrame();
-    if (!frame || !this.voi) return;
-    const mode: Tool = e.button === 1 ? 'pan' : e.button === 2 ? 'zoom' : this.tool;
-    this.canvas.setPointerCapture(e.pointerId);
-    this.canvas.focus();
-    this.drag = {
-      mode, x: e.clientX, y: e.clientY, voi: { ...this.voi }, zoom: this.zoom, panX: this.panX, panY: this.panY,
-      range: frame.maxValue - frame.minValue,
-    };
-    e.preventDefault();
-  }
-
-  private onPointerMove(e: PointerEvent): void {
-    const d = this.drag;
-    if (!d) return;
-    const dx = e.clientX - d.x;
-    const dy = e.clientY - d.y;
-    if (d.mode === 'wl') {
-      this.voi = dragVoi(d.voi, dx, dy, d.range);
-      if (this.presetId !== 'custom') { this.presetId = 'custom'; this.emitUi(); }
-    } else if (d.mode === 'pan') {
-      this.panX = d.panX + dx;
-      this.panY = d.panY + dy;
-    } else {
-      this.zoom = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, d.zoom * Math.exp(-dy / 200)));
+  /** The annotations drawn on this series' images (any tool), for the measurement list and persistence. */
+  seriesAnnotations(): Array<{ annotation: AnnotationLike; sopInstanceUid: string; index: number }> {
+    const open = this.open;
+    if (!open) return [];
+    const byId = new Map(open.imageIds.map((id, i) => [id, i] as const));
+    const all = csAnnotation.state.getAllAnnotations() as unknown as AnnotationLike[];
+    const out: Array<{ annotation: AnnotationLike; sopInstanceUid: string; index: number }> = [];
+    for (const a of all) {
+      const ref = a.metadata?.referencedImageId;
+      const i = ref ? byId.get(ref) : undefined;
+      if (i !== undefined) out.push({ annotation: a, sopInstanceUid: open.uids[i], index: i });
     }
-    this.invalidate();
+    return out;
   }
 
-  private onPointerUp(e: PointerEvent): void {
-    if (!this.drag) return;
-    this.drag = null;
-    if (this.canvas.hasPointerCapture(e.pointerId)) this.canvas.releasePointerCapture(e.pointerId);
-  }
-
-  private onWheel(e: WheelEvent): void {
-    e.preventDefault();
-    const px = e.deltaMode === WheelEvent.DOM_DELTA_LINE ? e.deltaY * 16 : e.deltaMode === WheelEvent.DOM_DELTA_PAGE ? e.deltaY * 400 : e.deltaY;
-    if (Math.sign(px) !== Math.sign(this.wheelAccum)) this.wheelAccum = 0;
-    this.wheelAccum += px;
-    const steps = Math.trunc(this.wheelAccum / WHEEL_STEP_PX);
-    if (steps !== 0) {
-      this.wheelAccum -= steps * WHEEL_STEP_PX;
-      this.scroll(steps > 0 ? 1 : -1); // one slice per notch, however fast the wheel spins
-    }
+  /** Re-render after annotations were added from storage. */
+  refresh(): void {
+    if (this.safeImage()) this.viewport.render();
   }
 
   // ---------- drawing ----------
 
-  /** Mark the view dirty; the next animation frame redraws once. */
-  invalidate(): void {
-    if (this.raf) return;
-    this.raf = requestAnimationFrame(() => {
-      this.raf = 0;
-      this.draw();
-    });
-  }
-
-  /** The frame for the current slice, or the nearest loaded one while it is on its way. */
-  private currentFrame(): Frame | undefined {
+  private afterRender(): void {
+    if (this.disposed) return;
     const open = this.open;
-    if (!open) return undefined;
-    const k = nearestLoaded(this.index, open.uids, this.loader.cache);
-    return k >= 0 ? this.loader.cache.peek(open.uids[k]) : undefined;
-  }
-
-  private fitScale(frame: Frame): number {
-    const { width, height } = this.cssSize();
-    const aspect = pixelAspect(frame);
-    return Math.min(width / frame.columns, height / (frame.rows * aspect));
-  }
-
-  private cssSize(): { width: number; height: number } {
-    const r = this.root.getBoundingClientRect();
-    return { width: Math.max(1, r.width), height: Math.max(1, r.height) };
-  }
-
-  private draw(): void {
-    const { width, height } = this.cssSize();
-    const dpr = window.devicePixelRatio || 1;
-    const pw = Math.round(width * dpr);
-    const ph = Math.round(height * dpr);
-    if (this.canvas.width !== pw || this.canvas.height !== ph) {
-      this.canvas.width = pw;
-      this.canvas.height = ph;
-    }
-    const ctx = this.ctx;
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.fillStyle = '#000';
-    ctx.fillRect(0, 0, pw, ph);
-
-    const frame = this.currentFrame();
-    const open = this.open;
-    if (frame && open) {
-      if (!this.voi) {
-        const preset = VOI_PRESETS.find((p) => p.id === this.presetId) ?? VOI_PRESETS[0];
-        this.voi = presetVoi(preset, frame);
-      }
-      this.renderOffscreen(frame, this.voi);
-      const scale = this.fitScale(frame) * this.zoom;
-      const aspect = pixelAspect(frame);
-      ctx.setTransform(dpr * scale, 0, 0, dpr * scale * aspect, dpr * (width / 2 + this.panX), dpr * (height / 2 + this.panY));
-      ctx.imageSmoothingEnabled = scale < 1;
-      ctx.drawImage(this.offscreen, -frame.columns / 2, -frame.rows / 2);
-      this.drawAiLayers(frame);
-      ctx.setTransform(1, 0, 0, 1, 0, 0);
-
-      const isCurrent = frame.sopInstanceUid === open.uids[this.index];
-      this.root.dataset.sliceIndex = String(this.index);
-      this.root.dataset.displayedUid = frame.sopInstanceUid;
-      this.root.dataset.currentDrawn = String(isCurrent);
-      if (isCurrent && this.awaitingFirstImage) {
-        this.awaitingFirstImage = false;
-        const ms = performance.now() - this.firstImageStart;
-        this.root.dataset.firstImageMs = ms.toFixed(1);
-        this.releaseHoldNow();
-      }
-      this.writeOverlay(frame, isCurrent, scale);
-    } else {
+    const image = this.safeImage();
+    if (!open || !image) {
       this.root.dataset.currentDrawn = 'false';
       this.root.dataset.aiView = 'original';
       this.root.dataset.aiErrorMap = 'false';
-      this.writeOverlay(undefined, false, 0);
+      this.writeOverlay();
+      return;
     }
+    const uid = uidOfImageId(image.imageId);
+    this.drawAiLayers(image.imageId, uid);
+    const isCurrent = uid === open.uids[this.index];
+    this.root.dataset.sliceIndex = String(this.index);
+    this.root.dataset.displayedUid = uid;
+    this.root.dataset.currentDrawn = String(isCurrent);
+    if (isCurrent && this.awaitingFirstImage) {
+      this.awaitingFirstImage = false;
+      this.root.dataset.firstImageMs = (performance.now() - this.firstImageStart).toFixed(1);
+      this.releaseHoldNow();
+      this.prefetch();
+    }
+    this.writeOverlay();
   }
 
   /**
-   * The AI layers of the frame on screen (when it has a result), in frame pixel coordinates under the current
-   * transform: the model image covers the letterbox square of the frame (ai/geometry.ts).
+   * The AI layers of the image on screen (when it has a result), drawn on Cornerstone's canvas through the
+   * viewport's image → canvas transform: the model image covers the letterbox square of the frame (ai/geometry.ts).
    */
-  private drawAiLayers(frame: Frame): void {
-    const result = this.scanResults.get(frame.sopInstanceUid);
+  private drawAiLayers(imageId: string, uid: string): void {
+    const result = this.scanResults.get(uid);
     let view: AiView = 'original';
     let heat = false;
-    if (result) {
+    const plane = viewerMetadata.plane(imageId);
+    const canvas = this.viewport.getCanvas();
+    const ctx = canvas.getContext('2d');
+    if (result && plane && ctx) {
       const layers = resultLayers(result);
-      const sq = letterboxRect(frame.columns, frame.rows);
-      const x = sq.x - frame.columns / 2;
-      const y = sq.y - frame.rows / 2;
-      const ctx = this.ctx;
+      const sq = letterboxRect(plane.columns, plane.rows);
+      // Frame corner coordinates (u, v; pixel centres at k + 0.5) → world → canvas (CSS px) → device px.
+      const dpr = canvas.width / Math.max(1, canvas.clientWidth || canvas.width);
+      const toCanvas = (u: number, v: number): Types.Point2 => {
+        const w: Types.Point3 = [0, 1, 2].map((k) =>
+          plane.origin[k] + (u - 0.5) * plane.columnSpacing * plane.rowCosines[k] + (v - 0.5) * plane.rowSpacing * plane.columnCosines[k]) as Types.Point3;
+        const c = this.viewport.worldToCanvas(w);
+        return [c[0] * dpr, c[1] * dpr];
+      };
+      const o = toCanvas(0, 0);
+      const ux = toCanvas(1, 0);
+      const vy = toCanvas(0, 1);
+      ctx.save();
+      ctx.globalAlpha = this.overlayOpacity;
+      ctx.setTransform(ux[0] - o[0], ux[1] - o[1], vy[0] - o[0], vy[1] - o[1], o[0], o[1]);
       if (this.aiView !== 'original' && hasView(result, this.aiView)) {
         const img = this.aiView === 'purified' ? layers.purified : layers.difference;
         if (img) {
-          // Model-space pixels drawn as blocks: the reader sees the real (low) resolution the model worked at.
-          ctx.imageSmoothingEnabled = false;
+          ctx.imageSmoothingEnabled = true;
           ctx.fillStyle = '#000';
-          ctx.fillRect(x, y, sq.side, sq.side);
-          ctx.drawImage(img, x, y, sq.side, sq.side);
+          ctx.fillRect(sq.x, sq.y, sq.side, sq.side);
+          ctx.drawImage(img, sq.x, sq.y, sq.side, sq.side);
           view = this.aiView;
         }
       }
       if (this.errorMapOn && layers.heat) {
         ctx.imageSmoothingEnabled = true;
-        ctx.drawImage(layers.heat, x, y, sq.side, sq.side);
+        ctx.drawImage(layers.heat, sq.x, sq.y, sq.side, sq.side);
         heat = true;
       }
+      ctx.restore();
     }
     this.root.dataset.aiView = view;
     this.root.dataset.aiErrorMap = String(heat);
   }
 
-  private renderOffscreen(frame: Frame, voi: Voi): void {
-    const r = this.rendered;
-    if (r && r.frame === frame && r.center === voi.center && r.width === voi.width && r.invert === this.invert) return;
-    if (this.offscreen.width !== frame.columns || this.offscreen.height !== frame.rows || !this.imageData) {
-      this.offscreen.width = frame.columns;
-      this.offscreen.height = frame.rows;
-      this.imageData = this.offCtx.createImageData(frame.columns, frame.rows);
-    }
-    renderVoi(frame, voi, this.invert, this.imageData.data);
-    this.offCtx.putImageData(this.imageData, 0, 0);
-    this.rendered = { frame, center: voi.center, width: voi.width, invert: this.invert };
-  }
-
-  private writeOverlay(frame: Frame | undefined, isCurrent: boolean, scale: number): void {
+  private writeOverlay(): void {
     const o = this.overlay;
     const open = this.open;
     if (!open) {
@@ -584,6 +698,8 @@ export class ViewportController {
       o.bottomLeftExtra.textContent = this.error ?? '';
       o.wl.textContent = '';
       o.zoom.textContent = '';
+      for (const n of Object.values(o.orient)) n.textContent = '';
+      o.scaleBar.hidden = true;
       return;
     }
     const s = open.study;
@@ -591,19 +707,61 @@ export class ViewportController {
       ? [formatPersonName(s.patientName) || '(no name)', `ID: ${s.patientId || '—'}`, formatDicomDate(s.studyDate), s.studyDescription ?? ''].filter(Boolean).join('\n')
       : '';
     const ser = open.series;
-    o.topRight.textContent = [
-      ser.seriesDescription || '(no description)',
-      `Se: ${ser.seriesNumber ?? '—'}${ser.modality ? ` · ${ser.modality}` : ''}`,
-    ].join('\n');
+    o.topRight.textContent = [ser.seriesDescription || '(no description)', `Se: ${ser.seriesNumber ?? '—'}${ser.modality ? ` · ${ser.modality}` : ''}`].join('\n');
     o.slice.textContent = `Im: ${this.index + 1}/${open.uids.length}`;
+    const image = this.safeImage();
+    const shownUid = image ? uidOfImageId(image.imageId) : undefined;
     const loc = open.instances[this.index]?.sliceLocation;
     const extra: string[] = [];
     if (loc !== undefined) extra.push(`Loc: ${loc.toFixed(1)} mm`);
-    if (frame && !isCurrent) extra.push('loading…');
+    if (shownUid && shownUid !== open.uids[this.index]) extra.push('loading…');
     if (this.error) extra.push(this.error);
     o.bottomLeftExtra.textContent = extra.join('\n');
-    o.wl.textContent = this.voi ? `W: ${formatVoiNumber(this.voi.width)} L: ${formatVoiNumber(this.voi.center)}${this.invert ? ' (inv)' : ''}` : '';
-    o.zoom.textContent = frame ? `Zoom: ${Math.round(scale * 100)}%` : '';
+    const voi = this.currentVoi();
+    o.wl.textContent = voi ? `W: ${formatVoiNumber(voi.width)} L: ${formatVoiNumber(voi.center)}${this.invert ? ' (inv)' : ''}` : '';
+    const scale = this.screenPixelsPerImagePixel();
+    o.zoom.textContent = scale ? `Zoom: ${Math.round(scale * 100)}%` : '';
+    this.root.classList.toggle('inverted', this.invert);
+
+    // Orientation letters and a scale bar, from the image plane (only when the file gives patient geometry).
+    const plane = image ? viewerMetadata.plane(image.imageId) : undefined;
+    if (plane && plane.hasPatientGeometry && image) {
+      const labels = this.orientation(plane);
+      o.orient.left.textContent = labels.left;
+      o.orient.right.textContent = labels.right;
+      o.orient.top.textContent = labels.top;
+      o.orient.bottom.textContent = labels.bottom;
+    } else {
+      for (const n of Object.values(o.orient)) n.textContent = '';
+    }
+    if (plane && scale && image) {
+      const cssPerMm = scale / plane.columnSpacing;
+      const bar = scaleBarLength(cssPerMm, this.root.clientWidth * 0.2);
+      o.scaleBar.hidden = !bar;
+      if (bar) {
+        o.scaleLine.style.width = `${Math.round(bar.mm * cssPerMm)}px`;
+        o.scaleLabel.textContent = bar.label;
+        o.scaleBar.dataset.mm = String(bar.mm);
+      }
+    } else {
+      o.scaleBar.hidden = true;
+    }
+  }
+
+  /** Patient directions of screen right and down (through the camera, so pan/zoom/flip are all accounted for). */
+  private orientation(plane: { rowCosines: number[]; columnCosines: number[] }): ReturnType<typeof orientationLabels> {
+    try {
+      const vp = this.viewport;
+      const c = vp.canvasToWorld([10, 10]);
+      const r = vp.canvasToWorld([20, 10]);
+      const d = vp.canvasToWorld([10, 20]);
+      const right = [r[0] - c[0], r[1] - c[1], r[2] - c[2]];
+      const down = [d[0] - c[0], d[1] - c[1], d[2] - c[2]];
+      if (right.every(Number.isFinite) && down.every(Number.isFinite)) return orientationLabels(right, down);
+    } catch {
+      /* not laid out yet: the image's own axes */
+    }
+    return orientationLabels(plane.rowCosines, plane.columnCosines);
   }
 
   private emitUi(): void {
@@ -611,23 +769,32 @@ export class ViewportController {
       tool: this.tool,
       invert: this.invert,
       presetId: this.presetId,
+      presets: this.presets,
       cinePlaying: this.cineTimer !== null,
       cineFps: this.cineFps,
       hasSeries: this.open !== null,
       error: this.error,
       aiView: this.aiView,
       errorMap: this.errorMapOn,
+      overlayOpacity: this.overlayOpacity,
     });
   }
 }
 
-/** Displayed height of one pixel relative to its width (PixelSpacing is [row spacing, column spacing]). */
-function pixelAspect(frame: Frame): number {
-  const ps = frame.pixelSpacing;
-  if (!ps || !(ps[0] > 0) || !(ps[1] > 0)) return 1;
-  return ps[0] / ps[1];
+/**
+ * Resize every viewport's canvas to its element. A stack viewport whose first image is still loading cannot reset its
+ * camera (Cornerstone throws); openSeries resizes again once the image is there.
+ */
+function resizeEngine(): void {
+  try {
+    renderingEngine().resize(true, true);
+  } catch {
+    /* see above */
+  }
 }
 
 export function formatVoiNumber(v: number): string {
   return Math.abs(v) >= 10 ? String(Math.round(v)) : v.toFixed(1);
 }
+
+export { imageIdOf };

@@ -23,7 +23,7 @@ export interface VoiFrame {
   windowWidth?: number;
 }
 
-export type PresetId = 'auto' | 'full' | 'robust' | 'brain' | 'subdural';
+export type PresetId = 'auto' | 'full' | 'robust' | 'robust5' | 'brain' | 'subdural' | 'stroke' | 'bone';
 
 export interface VoiPreset {
   id: PresetId;
@@ -32,14 +32,31 @@ export interface VoiPreset {
   fixed?: Voi;
 }
 
-/** Order matters: hotkeys 1..n follow it. */
+const AUTO: VoiPreset = { id: 'auto', label: 'Auto (DICOM VOI)' };
+const FULL: VoiPreset = { id: 'full', label: 'Full range' };
+const ROBUST: VoiPreset = { id: 'robust', label: 'Auto 1–99 %' };
+const ROBUST5: VoiPreset = { id: 'robust5', label: 'Auto 5–95 %' };
+
+/**
+ * Every preset, in the order of the CT list. CT windows are in Hounsfield units and mean nothing on other
+ * modalities (on MR they turn the slice solid white), so `presetsFor` offers them only for CT.
+ */
 export const VOI_PRESETS: readonly VoiPreset[] = [
-  { id: 'auto', label: 'Auto (DICOM VOI)' },
-  { id: 'full', label: 'Full range' },
-  { id: 'robust', label: 'MR 1–99 %' },
+  AUTO,
+  FULL,
   { id: 'brain', label: 'Brain 80/40', fixed: { width: 80, center: 40 } },
   { id: 'subdural', label: 'Subdural 200/75', fixed: { width: 200, center: 75 } },
+  { id: 'stroke', label: 'Stroke 40/40', fixed: { width: 40, center: 40 } },
+  { id: 'bone', label: 'Bone 2800/600', fixed: { width: 2800, center: 600 } },
+  ROBUST,
+  ROBUST5,
 ];
+
+/** The presets offered for a modality, in hotkey order (1..n): CT windows for CT, percentile windows otherwise. */
+export function presetsFor(modality: string | undefined): readonly VoiPreset[] {
+  if (modality === 'CT') return VOI_PRESETS.filter((p) => p.id !== 'robust' && p.id !== 'robust5');
+  return [AUTO, FULL, ROBUST, ROBUST5];
+}
 
 export const MIN_WIDTH = 1;
 
@@ -99,6 +116,7 @@ export function presetVoi(preset: VoiPreset, frame: VoiFrame): Voi {
     case 'auto': return autoVoi(frame);
     case 'full': return fullRangeVoi(frame);
     case 'robust': return percentileVoi(frame);
+    case 'robust5': return percentileVoi(frame, 5, 95);
     default: return fullRangeVoi(frame);
   }
 }

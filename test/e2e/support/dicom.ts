@@ -25,15 +25,21 @@ export interface TestDicom {
   patientId: string;
 }
 
-export function makeTestDicom(opts: { patientName: string; patientId: string; rows?: number; columns?: number }): TestDicom {
+export function makeTestDicom(opts: {
+  patientName: string; patientId: string; rows?: number; columns?: number;
+  /** Replaces the gradient-and-disc pattern (rows × columns values). */
+  pixels?: Uint16Array;
+  /** Extra or replaced attributes, dcmjs naturalized names (e.g. BodyPartExamined, ImageOrientationPatient). */
+  attributes?: Record<string, unknown>;
+}): TestDicom {
   const rows = opts.rows ?? 64;
   const columns = opts.columns ?? 64;
   const studyInstanceUid = newUid();
   const seriesInstanceUid = newUid();
   const sopInstanceUid = newUid();
   const mrImageStorage = '1.2.840.10008.5.1.4.1.1.4';
-  const pixels = new Uint16Array(rows * columns);
-  for (let y = 0; y < rows; y++) {
+  const pixels = opts.pixels ?? new Uint16Array(rows * columns);
+  for (let y = 0; y < rows && !opts.pixels; y++) {
     for (let x = 0; x < columns; x++) {
       const r = Math.hypot(x - columns / 2, y - rows / 2);
       pixels[y * columns + x] = r < rows / 3 ? 800 + 4 * x : 10 * y;
@@ -73,6 +79,7 @@ export function makeTestDicom(opts: { patientName: string; patientId: string; ro
     WindowWidth: 1200,
     PixelData: pixels.buffer,
     _vrMap: { PixelData: 'OW' },
+    ...opts.attributes,
   };
   const dict = new dcmjs.data.DicomDict(dcmjs.data.DicomMetaDictionary.denaturalizeDataset(meta));
   dict.dict = dcmjs.data.DicomMetaDictionary.denaturalizeDataset(dataset);

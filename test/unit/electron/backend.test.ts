@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openBackend } from '../../../electron/main/backend.js';
-import type { AuditEvent } from '../../../electron/common/contract.js';
+import type { AuditEvent } from '../../../electron/features/api.js';
 
 test('serves the router with host "electron" and audits start, alerts and stop', async () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'mfp-backend-'));

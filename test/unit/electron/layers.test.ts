@@ -1,19 +1,26 @@
-// Layer lint: where code may run is visible in its path, and imports keep it so.
+// Layer lint: where code may run is visible in its path, and imports keep it so (docs/ARCHITECTURE.md, "Rules").
 //  - only electron/main and electron/preload import 'electron';
-//  - electron/common imports nothing outside itself; electron/node never imports main/preload;
-//  - renderer/ reaches the rest of the tree only through electron/common;
-//  - the sandboxed preload, once compiled, requires nothing but 'electron'.
+//  - electron/common (platform, runs anywhere) imports nothing outside itself; electron/node (platform, Node)
+//    imports no feature and never main/preload;
+//  - a feature's shared part (electron/features/<name>/api.ts) imports only electron/common;
+//  - renderer/ reaches the rest of the tree only through electron/common and the features' api.ts files;
+//  - the product (electron/, renderer/, fl-agent/, native-models core + inference) never imports native-models/src/lab;
+//    core imports neither inference nor lab; native-models imports nothing from electron/;
+//  - fl-agent imports no feature's services or UI (only the shared contract parts);
+//  - the sandboxed preload, once bundled, requires nothing but 'electron'.
+// A broken rule fails with "<file> imports <specifier>".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import ts from 'typescript';
+import { buildSync } from 'esbuild';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 
 function sources(dir: string): string[] {
   const abs = path.join(ROOT, dir);
   if (!existsSync(abs)) return [];
+  if (!statSync(abs).isDirectory()) return [abs];
   return readdirSync(abs).flatMap((name) => {
     if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) return [];
     const p = path.join(abs, name);
@@ -71,19 +78,52 @@ test('electron/common is self-contained; electron/node never reaches into main o
   );
 });
 
-test('renderer reaches the rest of the tree only through electron/common', () => {
+const isFeatureApi = (spec: string, file: string): boolean =>
+  spec.startsWith('.') && /^electron\/features\/([a-z-]+\/)?api\.ts$/.test(path.relative(ROOT, path.resolve(path.dirname(file), spec)).replace(/\.js$/, '.ts'));
+
+test('renderer reaches the rest of the tree only through electron/common and the features\' api.ts', () => {
   assert.deepEqual(
-    offenders(['renderer'], (s, f) => s.startsWith('.') && !resolvesInto(s, f, 'renderer') && !resolvesInto(s, f, 'electron/common')),
+    offenders(['renderer'], (s, f) => s.startsWith('.') && !resolvesInto(s, f, 'renderer') && !resolvesInto(s, f, 'electron/common') && !isFeatureApi(s, f)),
     [],
   );
 });
 
-test("the compiled sandboxed preload requires only 'electron'", () => {
-  const file = path.join(ROOT, 'electron/preload/preload.cts');
-  const out = ts.transpileModule(readFileSync(file, 'utf8'), {
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
-    fileName: file,
-  }).outputText;
+test('electron/node (platform) imports no feature', () => {
+  assert.deepEqual(offenders(['electron/node'], (s, f) => resolvesInto(s, f, 'electron/features')), []);
+});
+
+test("a feature's shared part (api.ts) imports only electron/common", () => {
+  const apis = sources('electron/features').filter((f) => /electron\/features\/[a-z-]+\/api\.ts$/.test(f)).map((f) => path.relative(ROOT, f));
+  assert.ok(apis.length >= 4, `expected feature api.ts files, found ${apis.length}`);
+  assert.deepEqual(offenders(apis, (s, f) => !s.startsWith('.') || !resolvesInto(s, f, 'electron/common')), []);
+});
+
+test('the product never imports native-models/src/lab', () => {
+  const product = ['electron', 'renderer', 'fl-agent', 'native-models/src/core', 'native-models/src/inference'];
+  const exempt = (f: string) => path.relative(ROOT, f).startsWith('fl-agent/simulate/');
+  assert.deepEqual(offenders(product, (s, f) => !exempt(f) && resolvesInto(s, f, 'native-models/src/lab')), []);
+});
+
+test('native-models layers: core imports neither inference nor lab; nothing imports electron/', () => {
+  assert.deepEqual(offenders(['native-models/src/core'], (s, f) => resolvesInto(s, f, 'native-models/src/inference') || resolvesInto(s, f, 'native-models/src/lab')), []);
+  assert.deepEqual(offenders(['native-models'], (s, f) => resolvesInto(s, f, 'electron')), []);
+});
+
+test('fl-agent imports no feature service or UI', () => {
+  assert.deepEqual(
+    offenders(['fl-agent'], (s, f) => resolvesInto(s, f, 'renderer') || resolvesInto(s, f, 'electron/main') || (resolvesInto(s, f, 'electron/features') && !isFeatureApi(s, f))),
+    [],
+  );
+});
+
+test('a broken rule names the file and the import', () => {
+  const found = offenders(['electron/common'], (s) => s === './api-error.js');
+  assert.ok(found.some((line) => /^electron\/common\/\S+\.ts imports \.\/api-error\.js$/.test(line)), found.join('\n'));
+});
+
+test("the bundled sandboxed preload requires only 'electron'", async () => {
+  const { PRELOAD_BUNDLE_OPTIONS } = (await import('../../../scripts/bundle-preload.mjs' as string)) as { PRELOAD_BUNDLE_OPTIONS: Record<string, unknown> };
+  const out = buildSync({ ...PRELOAD_BUNDLE_OPTIONS, write: false }).outputFiles[0]!.text;
   const required = [...out.matchAll(/\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]);
-  assert.deepEqual(required, ['electron']);
+  assert.deepEqual([...new Set(required)], ['electron']);
 });

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { AuditEvent } from '../../../electron/common/contract.js';
+import type { AuditEvent } from '../../../electron/features/api.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'mfp-main-smoke-'));
 after(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -20,7 +20,9 @@ test('main.ts wires security, protocol, backend, IPC and the window', async () =
   process.env.MEDFEDPURE_DATA_DIR = dataDir;
   const { record } = (await import(fakeUrl)) as typeof import('./fake-electron.js');
   await import('../../../electron/main/main.js');
-  for (let i = 0; i < 200 && !record.windows[0]?.loadedUrl; i++) await new Promise((r) => setTimeout(r, 10));
+  // Start-up imports the demo data first (parsed in the decode worker, which compiles its sources under tsx): wait for
+  // the window as long as that takes on a loaded machine.
+  for (let i = 0; i < 6000 && !record.windows[0]?.loadedUrl; i++) await new Promise((r) => setTimeout(r, 10));
 
   assert.equal(record.exitCode, null, 'main() did not fail');
   assert.equal(record.sandboxEnabled, true);

@@ -1,8 +1,8 @@
 // The preload bridge: named methods only, envelope unwrapped, typed errors as plain objects, no IPC leakage.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createBridge, PRELOAD_METHODS, PRELOAD_EVENTS, type BridgeIpc } from '../../../electron/preload/preload.cjs';
-import { API_EVENTS, API_METHODS } from '../../../electron/common/methods.js';
+import { createBridge, PRELOAD_METHODS, PRELOAD_EVENTS, type BridgeIpc } from '../../../electron/preload/preload.js';
+import { API_EVENTS, API_METHODS } from '../../../electron/features/api.js';
 import { IPC_CHANNELS, isApiErrorBody } from '../../../electron/common/preload-api.js';
 
 function fakeIpc(reply: (payload: unknown) => unknown) {

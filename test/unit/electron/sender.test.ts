@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateSender, type FrameLike, type IpcEventLike } from '../../../electron/main/security/sender.js';
 import { createInvokeHandler, toApiErrorBody, ValidatedIpcMain, UnknownChannelError, type IpcSecurityEvent } from '../../../electron/main/ipc.js';
-import { API_METHODS } from '../../../electron/common/methods.js';
+import { API_METHODS } from '../../../electron/features/api.js';
 
 const OUR_ID = 7;
 const trusted = new Set([OUR_ID]);

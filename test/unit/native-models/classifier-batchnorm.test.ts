@@ -15,7 +15,7 @@ import { batchNorm, type StateUpdate } from '../../../native-models/src/core/gra
 import { gradCheck } from '../../../native-models/src/core/autodiff/gradcheck.js';
 import { softmaxCrossEntropy } from '../../../native-models/src/core/graph/losses.js';
 import { ModelSession, type Feed } from '../../../native-models/src/core/runtime/session.js';
-import { Rng } from '../../../native-models/src/core/rng-mulberry.js';
+import { Rng } from '../../../native-models/src/core/rng.js';
 import { AdamW } from '../../../native-models/src/core/train/optim.js';
 import { train } from '../../../native-models/src/core/train/trainer.js';
 import type { NamedWeights } from '../../../native-models/src/core/tensor.js';

@@ -5,7 +5,7 @@ import * as C from '../../../native-models/src/inference/nets/classifier.js';
 import { gradCheck } from '../../../native-models/src/core/autodiff/gradcheck.js';
 import { softmaxCrossEntropy } from '../../../native-models/src/core/graph/losses.js';
 import { ModelSession, type Feed } from '../../../native-models/src/core/runtime/session.js';
-import { Rng } from '../../../native-models/src/core/rng-mulberry.js';
+import { Rng } from '../../../native-models/src/core/rng.js';
 import { ShapeError } from '../../../native-models/src/core/graph/builder.js';
 
 const small: C.ClassifierConfig = { size: 16, width: 4, groups: 2, classes: 2 };

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as M from '../../../native-models/src/inference/nets/mae.js';
 import { gradCheck } from '../../../native-models/src/core/autodiff/gradcheck.js';
 import { ModelSession, type Feed } from '../../../native-models/src/core/runtime/session.js';
-import { Rng } from '../../../native-models/src/core/rng-mulberry.js';
+import { Rng } from '../../../native-models/src/core/rng.js';
 
 const small: M.MaeConfig = { size: 16, patch: 4, maskRatio: 0.75, dim: 16, depth: 1, heads: 2, decoderDim: 8, decoderDepth: 1, decoderHeads: 2, mlpRatio: 2 };
 

@@ -12,7 +12,7 @@ import { gradCheck } from '../../../native-models/src/core/autodiff/gradcheck.js
 import { softmaxCrossEntropy } from '../../../native-models/src/core/graph/losses.js';
 import * as C from '../../../native-models/src/inference/nets/classifier.js';
 import * as U from '../../../native-models/src/inference/nets/unet.js';
-import { Rng } from '../../../native-models/src/core/rng-mulberry.js';
+import { Rng } from '../../../native-models/src/core/rng.js';
 import { GraphRunner } from '../../../native-models/src/inference/nets/common.js';
 import type { Feed } from '../../../native-models/src/core/runtime/session.js';
 

@@ -6,7 +6,7 @@ import { linearSchedule } from '../../../native-models/src/inference/nets/diffus
 import { gradCheck } from '../../../native-models/src/core/autodiff/gradcheck.js';
 import { mse } from '../../../native-models/src/core/graph/losses.js';
 import { ModelSession, type Feed } from '../../../native-models/src/core/runtime/session.js';
-import { Rng } from '../../../native-models/src/core/rng-mulberry.js';
+import { Rng } from '../../../native-models/src/core/rng.js';
 
 const small: U.UnetConfig = { size: 8, width: 4, mults: [1, 2], groups: 2, heads: 2, T: 1000 };
 

@@ -3,16 +3,16 @@
  * differences of the forward (float64 accumulation in JS). The last test asserts that every registered rule is covered.
  */
 import { test } from 'node:test';
+import { linearRules } from '../../../native-models/src/core/autodiff/rules/linear.js';
 import assert from 'node:assert/strict';
 import { GraphBuilder, type Value } from '../../../native-models/src/core/graph/builder.js';
-import { gradCheck, mulberry32 } from '../../../native-models/src/core/autodiff/gradcheck.js';
-import { convGradConfig } from '../../../native-models/src/core/autodiff/rules/conv-pool.js';
+import { gradCheck, seededUniform } from '../../../native-models/src/core/autodiff/gradcheck.js';
 import { VJP_RULES } from '../../../native-models/src/core/autodiff/registry.js';
 import { backward } from '../../../native-models/src/core/autodiff/backward.js';
 import { batchNorm, groupNorm, type StateUpdate } from '../../../native-models/src/core/graph/layers.js';
 import type { Feed } from '../../../native-models/src/core/runtime/session.js';
 
-const rand = mulberry32(7);
+const rand = seededUniform(7);
 type Spec = { shape: number[]; lo?: number; hi?: number; awayFromZero?: number; distinct?: boolean };
 function data(s: Spec): Float32Array {
   const n = s.shape.reduce((p, q) => p * q, 1);
@@ -102,25 +102,21 @@ test('MatMul (batched, broadcast) and Gemm (all transposes, bias)', async () => 
   }
 });
 
+test('Gemm VJP refuses a float alpha or beta other than 1 instead of reading it as an integer', () => {
+  const node = { op: 'Gemm', inputs: [], outputs: [], attrs: { alpha: { type: 'float', value: 0.5 } } } as unknown as Parameters<typeof linearRules.Gemm>[0]['node'];
+  assert.throws(() => linearRules.Gemm({ node, needs: [true, true, true], x: [], y: [], g: [] } as unknown as Parameters<typeof linearRules.Gemm>[0]), /alpha = beta = 1/);
+});
+
 test('Conv: input, weight and bias gradients with stride, padding, dilation, groups', async () => {
   await check(['Conv'], { x: S([2, 3, 7, 7]), w: S([4, 3, 3, 3]), bias: S([4]) }, (b, v) => b.conv(v.x, v.w, v.bias, { pads: [1, 1, 1, 1] }));
   await check(['Conv'], { x: S([2, 2, 8, 9]), w: S([3, 2, 3, 3]), bias: S([3]) }, (b, v) => b.conv(v.x, v.w, v.bias, { strides: [2, 2], pads: [1, 0, 1, 1] }));
   await check(['Conv'], { x: S([1, 2, 9, 9]), w: S([2, 2, 3, 2]) }, (b, v) => b.conv(v.x, v.w, undefined, { dilations: [2, 2], strides: [2, 1], pads: [2, 1, 2, 1] }));
   // small feature map, many output channels: the flat-GEMM weight-gradient branch
   await check(['Conv'], { x: S([2, 2, 3, 3]), w: S([12, 2, 3, 3]) }, (b, v) => b.conv(v.x, v.w, undefined, { pads: [1, 1, 1, 1] }));
-  // every weight-gradient formulation (the default is 'taps'), on strided/padded, dilated and 1×1 convs
-  const saved = convGradConfig.weightGrad;
-  try {
-    for (const mode of ['taps', 'unfold', 'correlate'] as const) {
-      convGradConfig.weightGrad = mode;
-      await check(['Conv'], { x: S([2, 2, 8, 9]), w: S([3, 2, 3, 3]), bias: S([3]) }, (b, v) => b.conv(v.x, v.w, v.bias, { strides: [2, 2], pads: [1, 0, 1, 1] }));
-      await check(['Conv'], { x: S([1, 2, 9, 9]), w: S([2, 2, 3, 2]) }, (b, v) => b.conv(v.x, v.w, undefined, { dilations: [2, 2], strides: [2, 1], pads: [2, 1, 2, 1] }));
-      await check(['Conv'], { x: S([2, 3, 6, 6]), w: S([4, 3, 1, 1]), bias: S([4]) }, (b, v) => b.conv(v.x, v.w, v.bias, { strides: [2, 2] }));
-      await check(['Conv'], { x: S([2, 1, 5, 5]), w: S([3, 1, 3, 3]) }, (b, v) => b.conv(v.x, v.w, undefined, { pads: [1, 1, 1, 1] }));
-    }
-  } finally {
-    convGradConfig.weightGrad = saved;
-  }
+  // the per-tap weight gradient on strided/padded, dilated and 1×1 convs, and the general correlation (1-D)
+  await check(['Conv'], { x: S([2, 3, 6, 6]), w: S([4, 3, 1, 1]), bias: S([4]) }, (b, v) => b.conv(v.x, v.w, v.bias, { strides: [2, 2] }));
+  await check(['Conv'], { x: S([2, 1, 5, 5]), w: S([3, 1, 3, 3]) }, (b, v) => b.conv(v.x, v.w, undefined, { pads: [1, 1, 1, 1] }));
+  await check(['Conv'], { x: S([2, 2, 9]), w: S([3, 2, 3]), bias: S([3]) }, (b, v) => b.conv(v.x, v.w, v.bias, { strides: [2], pads: [1, 1] }));
   // grouped conv: input gradient only (weights fixed as a constant; build runs twice, so make the data once)
   const wg = data(S([4, 2, 3, 3]));
   await check(['Conv'], { x: S([1, 4, 6, 6]) }, (b, v) => b.conv(v.x, b.constF32(wg, [4, 2, 3, 3]), undefined, { group: 2, pads: [1, 1, 1, 1] }));

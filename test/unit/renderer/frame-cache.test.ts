@@ -1,7 +1,7 @@
 /** The viewer's frame LRU and loader: byte bound, dedup, urgent-before-prefetch, bounded concurrency. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ApiClient, Frame } from '../../../electron/common/contract.js';
+import type { ApiClient, Frame } from '../../../electron/features/api.js';
 import { FrameCache, FrameLoader, nearestLoaded, outwardOrder } from '../../../renderer/src/viewer/frame-cache.js';
 
 function makeFrame(uid: string, n = 16): Frame {

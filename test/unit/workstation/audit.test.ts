@@ -3,16 +3,17 @@
  * recomputed hash, deleted rows, rows cut from the end, dropped triggers), plus listing filters.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { AuditStore, computeEntryHash, GENESIS_HASH, headAnchorPath } from '../../../electron/node/audit/audit-store.js';
-import { canonicalJson } from '../../../electron/node/audit/canonical-json.js';
-import { EVENT_ID } from '../../../electron/node/audit/codes.js';
-import { applicationActivity, instancesAccessed } from '../../../electron/node/audit/events.js';
-import { createServices } from '../../../electron/node/services/services.js';
+import { AuditStore, computeEntryHash, GENESIS_HASH, headAnchorPath } from '../../../electron/features/audit/audit-store.js';
+import { canonicalJson } from '../../../native-models/src/core/canonical-json.js';
+import { EVENT_ID } from '../../../electron/features/audit/codes.js';
+import { applicationActivity, instancesAccessed } from '../../../electron/features/audit/events.js';
+import { createServices } from '../../../electron/features/node.js';
 
 const actor = { userId: 'alice', userRole: 'radiologist', workstation: 'ws-1' };
 
@@ -139,11 +140,11 @@ describe('audit store', () => {
     tamper(join(dir, 'audit.sqlite'), 'SELECT 1');
     const services = createServices({ dataDir: dir, host: 'browser', user: { id: 'u', role: 'r' } });
     assert.deepEqual(services.audit.missingTriggers(), []);
-    const alerts = services.listAudit({ eventCode: EVENT_ID.securityAlert.code }).events;
+    const alerts = services.audit.list({ eventCode: EVENT_ID.securityAlert.code }).events;
     assert.equal(alerts.length, 1);
     assert.equal(alerts[0].eventTypeCode?.code, '110129');
     assert.equal(alerts[0].outcome, 'serious-failure');
-    assert.equal(services.verifyAudit().ok, true);
+    assert.equal(services.audit.verify().ok, true);
     services.close();
   });
 
@@ -161,6 +162,22 @@ describe('audit store', () => {
     assert.ok(byPatient.events.every((e) => e.participants.some((p) => p.id === 'P0')));
     assert.equal(byPatient.total, 2);
     store.close();
+  });
+
+  it('removes head-anchor temp files of killed writers at open, and keeps a live writer\'s', () => {
+    const { store, file } = freshStore(2);
+    store.close();
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!; // a process that has exited
+    const live = process.ppid;
+    for (const pid of [dead, live]) writeFileSync(`${headAnchorPath(file)}.${pid}.tmp`, '{"seq":1');
+    writeFileSync(`${headAnchorPath(file)}.notapid.tmp`, 'unrelated');
+    const reopened = AuditStore.open(file);
+    assert.equal(existsSync(`${headAnchorPath(file)}.${dead}.tmp`), false);
+    assert.equal(existsSync(`${headAnchorPath(file)}.${live}.tmp`), true);
+    assert.equal(existsSync(`${headAnchorPath(file)}.notapid.tmp`), true);
+    assert.equal(reopened.verify().ok, true);
+    reopened.close();
+    assert.ok(readdirSync(join(file, '..')).includes('audit.sqlite.head'));
   });
 
   it('canonical JSON is independent of key order', () => {

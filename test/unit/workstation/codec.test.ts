@@ -40,6 +40,17 @@ describe('message codec', () => {
     assert.deepEqual(Array.from(back2.b), [1, 2, 3]);
   });
 
+  it('decodes a chunk at an unaligned offset of a Node Buffer from its own bytes (not the pool start)', () => {
+    const msg = encodeMessage({ a: new Float64Array([1.5, -2.25]), b: new Int32Array([7, -8]) });
+    for (const shift of [1, 3, 5]) {
+      const pool = Buffer.alloc(msg.length + shift, 0x41); // e.g. a request body inside Node's shared pool
+      pool.set(msg, shift);
+      const back = decodeMessage(pool.subarray(shift)) as { a: Float64Array; b: Int32Array };
+      assert.deepEqual(Array.from(back.a), [1.5, -2.25], `shift ${shift}`);
+      assert.deepEqual(Array.from(back.b), [7, -8], `shift ${shift}`);
+    }
+  });
+
   it('encodes subarrays by their own bytes only, and Node Buffers as Uint8Array', () => {
     const big = new Int16Array([1, 2, 3, 4, 5]);
     const back = decodeMessage(encodeMessage({ s: big.subarray(1, 3), buf: Buffer.from([7, 8]) })) as { s: Int16Array; buf: Uint8Array };

@@ -10,9 +10,10 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decodeDicomFile } from '../../../electron/node/dicom/decode.js';
-import { DicomError } from '../../../electron/node/dicom/errors.js';
-import { imageFile, TS, type ImageOptions } from './dicom-writer.js';
+import { decodeDicomFile } from '../../../electron/features/studies/dicom/decode.js';
+import { DicomError } from '../../../electron/features/studies/dicom/errors.js';
+import { readForImportSync } from '../../../electron/features/studies/dicom/read.js';
+import { dicomFile, imageElements, imageFile, TS, type ImageOptions, type Value } from './dicom-writer.js';
 
 const ROWS = 3;
 const COLS = 4;
@@ -141,9 +142,11 @@ describe('decoder: typed errors', () => {
     assert.equal(code(() => decodeDicomFile(good.subarray(0, 200), 'bad.dcm')), 'TRUNCATED');
   });
 
-  it('compressed transfer syntax → UNSUPPORTED_TRANSFER_SYNTAX', () => {
+  it('a transfer syntax without a codec → UNSUPPORTED_TRANSFER_SYNTAX; native pixels under a JPEG syntax → INVALID_DICOM', () => {
+    const mpeg = imageFile({ rows: ROWS, columns: COLS, bitsAllocated: 8, raw: new Array(N).fill(1) }, TS.mpeg2);
+    assert.equal(code(() => decodeDicomFile(mpeg, 'bad.dcm')), 'UNSUPPORTED_TRANSFER_SYNTAX');
     const jpeg = imageFile({ rows: ROWS, columns: COLS, bitsAllocated: 8, raw: new Array(N).fill(1) }, TS.jpegBaseline);
-    assert.equal(code(() => decodeDicomFile(jpeg, 'bad.dcm')), 'UNSUPPORTED_TRANSFER_SYNTAX');
+    assert.equal(code(() => decodeDicomFile(jpeg, 'bad.dcm')), 'INVALID_DICOM');
   });
 
   it('no pixel data, colour, 1-bit → NO_PIXEL_DATA / UNSUPPORTED_PIXEL_FORMAT', () => {
@@ -217,5 +220,44 @@ describe('decoder: a dcmjs-written file', () => {
     dict.dict = DicomMetaDictionary.denaturalizeDataset(dataset);
     const f = decodeDicomFile(new Uint8Array(dict.write()), 'dcmjs.dcm');
     assert.deepEqual(Array.from(f.pixels), Array.from(values, (v) => v * 0.5 + 10));
+  });
+});
+
+describe('decoder: enhanced multi-frame (functional groups)', () => {
+  const frameItem = (i: number, slope: string) => ({
+    '00209113': { vr: 'SQ', items: [{ '00200032': { vr: 'DS', value: `0\\0\\${i * 3}` } }] },
+    '00289145': { vr: 'SQ', items: [{ '00281052': { vr: 'DS', value: String(-i) }, '00281053': { vr: 'DS', value: slope } }] },
+    '00289132': { vr: 'SQ', items: [{ '00281050': { vr: 'DS', value: String(100 + i) }, '00281051': { vr: 'DS', value: '50' } }] },
+  }) as Record<string, Value>;
+  function enhanced(slopes: string[]): Uint8Array {
+    const e = imageElements({ rows: 2, columns: 2, bitsAllocated: 16, raw: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], sopUid: '1.2.826.0.1.3680043.10.9.6000', windowCenter: 1, windowWidth: 1 }, TS.explicitLE);
+    e['00280008'] = { vr: 'IS', value: '3' };
+    e['52009229'] = { vr: 'SQ', items: [{
+      '00289110': { vr: 'SQ', items: [{ '00280030': { vr: 'DS', value: '0.5\\0.25' }, '00180050': { vr: 'DS', value: '3' } }] },
+      '00209116': { vr: 'SQ', items: [{ '00200037': { vr: 'DS', value: '1\\0\\0\\0\\1\\0' } }] },
+    }] };
+    e['52009230'] = { vr: 'SQ', items: slopes.map((s, i) => frameItem(i, s)) };
+    return dicomFile(e, { transferSyntax: TS.explicitLE });
+  }
+
+  it('each frame gets its own rescale, window and position; shared values apply to all', () => {
+    const bytes = enhanced(['1', '2', '3']);
+    for (let i = 0; i < 3; i++) {
+      const f = decodeDicomFile(bytes, 'enhanced.dcm', i);
+      assert.deepEqual(Array.from(f.pixels), [1, 2, 3, 4].map((v) => (v + 4 * i) * (i + 1) - i), `frame ${i + 1}`);
+      assert.equal(f.windowCenter, 100 + i);
+      assert.equal(f.windowWidth, 50);
+      assert.equal(f.sliceLocation, i * 3);
+      assert.deepEqual(f.pixelSpacing, [0.5, 0.25]);
+      assert.equal(f.sliceThickness, 3);
+    }
+    assert.throws(() => decodeDicomFile(bytes, 'enhanced.dcm', 3), (e: unknown) => e instanceof DicomError && e.code === 'NO_PIXEL_DATA');
+  });
+
+  it('a per-frame rescale that is not a finite number is refused, at decode and at import', () => {
+    const bad = enhanced(['1', 'NaN', '1']);
+    assert.throws(() => decodeDicomFile(bad, 'bad.dcm', 1), (e: unknown) => e instanceof DicomError && e.code === 'INVALID_DICOM' && /functional groups/.test(e.message));
+    assert.throws(() => readForImportSync(bad, 'bad.dcm'), (e: unknown) => e instanceof DicomError && e.code === 'INVALID_DICOM');
+    assert.equal(readForImportSync(enhanced(['1', '2', '3']), 'ok.dcm')?.image.numberOfFrames, 3);
   });
 });

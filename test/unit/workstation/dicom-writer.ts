@@ -12,6 +12,8 @@ export const TS = {
   deflatedLE: '1.2.840.10008.1.2.1.99',
   explicitBE: '1.2.840.10008.1.2.2',
   jpegBaseline: '1.2.840.10008.1.2.4.50',
+  /** Video: no codec here, so always refused. */
+  mpeg2: '1.2.840.10008.1.2.4.100',
 } as const;
 
 export type Value =

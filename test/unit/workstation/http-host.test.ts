@@ -12,9 +12,10 @@ import { after, before, describe, it } from 'node:test';
 import { ApiError } from '../../../electron/common/api-error.js';
 import { decodeMessage, encodeMessage, MESSAGE_CONTENT_TYPE } from '../../../electron/common/codec.js';
 import { createHttpClient } from '../../../electron/common/http-client.js';
+import type { ApiEvents, ApiMethods } from '../../../electron/features/api.js';
 import { startHttpHost, type HttpHost } from '../../../electron/node/http/host.js';
-import { createRouter } from '../../../electron/node/router/router.js';
-import { createServices, type Services } from '../../../electron/node/services/services.js';
+import { createRouter } from '../../../electron/features/node.js';
+import { createServices, type Services } from '../../../electron/features/node.js';
 import { imageFile } from './dicom-writer.js';
 
 interface Raw {
@@ -124,7 +125,7 @@ describe('HTTP browser host', () => {
   });
 
   it('carries typed arrays both ways through createHttpClient, and rethrows ApiError', async () => {
-    const client = createHttpClient(host.origin, host.token);
+    const client = createHttpClient<ApiMethods, ApiEvents>(host.origin, host.token);
     const files = [1, 2].map((n) => ({ name: `${n}.dcm`, bytes: imageFile({ rows: 2, columns: 2, bitsAllocated: 16, raw: [n, n, n, 40000], sopUid: `6.6.${n}`, seriesUid: '6.6' }) }));
     const r = await client.invoke('import.files', { files });
     assert.equal(r.imported, 2);
@@ -141,7 +142,7 @@ describe('HTTP browser host', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
     const reader = res.body!.getReader();
-    const client = createHttpClient(host.origin, host.token);
+    const client = createHttpClient<ApiMethods, ApiEvents>(host.origin, host.token);
     await client.invoke('series.open', { seriesInstanceUid: '6.6' }); // audited → audit.appended
     let text = '';
     while (!text.includes('event: audit.appended')) {
@@ -153,6 +154,26 @@ describe('HTTP browser host', () => {
     const data = /event: audit\.appended\ndata: (.*)\n/.exec(text);
     assert.ok(data, text);
     assert.equal(JSON.parse(data[1]).eventCode, '110103');
+  });
+
+  it('limits request bodies per method: small for JSON calls, larger only where the feature declares it', async () => {
+    const limited = await startHttpHost({ router: createRouter(services), staticDir: null, defaultBodyBytes: 4096, bodyLimits: { 'import.files': 256 * 1024 } });
+    const call = (method: string, body: Uint8Array, chunked = false) =>
+      raw(limited, `/api/${method}`, { method: 'POST', headers: { ...{ Authorization: `Bearer ${limited.token}` }, 'Content-Type': MESSAGE_CONTENT_TYPE, ...(chunked ? { 'Transfer-Encoding': 'chunked' } : {}) }, body });
+    try {
+      const big = encodeMessage({ query: 'x'.repeat(8000) });
+      const declared = await call('studies.list', big);
+      assert.equal(declared.status, 413);
+      assert.match(JSON.parse(declared.body.toString()).message, /larger than 4096 bytes, the limit of studies\.list/);
+      assert.equal((await call('studies.list', big, true)).status, 413, 'chunked, no Content-Length');
+      assert.equal((await call('studies.list', encodeMessage({}))).status, 200);
+      const file = imageFile({ rows: 64, columns: 64, bitsAllocated: 16, raw: new Array(4096).fill(7), sopUid: '6.7.1', seriesUid: '6.7' });
+      const upload = await call('import.files', encodeMessage({ files: [{ name: 'a.dcm', bytes: file }] }));
+      assert.equal(upload.status, 200, upload.body.toString());
+      assert.equal((await call('import.files', encodeMessage({ files: [{ name: 'b.dcm', bytes: new Uint8Array(300 * 1024) }] }))).status, 413);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('serves a plain "UI not built" page when there is no renderer build', async () => {

@@ -7,9 +7,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { collectPaths, importSources } from '../../../electron/node/store/importer.js';
-import { sha256Hex } from '../../../electron/node/store/object-store.js';
-import { StudyStore } from '../../../electron/node/store/study-store.js';
+import { collectPaths, importSources } from '../../../electron/features/studies/store/importer.js';
+import { sha256Hex } from '../../../electron/features/studies/store/object-store.js';
+import { StudyStore } from '../../../electron/features/studies/store/study-store.js';
 import { dicomDirFile, imageFile, TS } from './dicom-writer.js';
 
 const STUDY = '1.2.826.0.1.3680043.10.9.100';
@@ -45,7 +45,7 @@ describe('study store import', () => {
     assert.equal(first.imported, 1);
 
     const good = slice(2);
-    const jpeg = imageFile({ rows: 4, columns: 4, bitsAllocated: 8, raw: new Array(16).fill(1), sopUid: '9.9.1' }, TS.jpegBaseline);
+    const jpeg = imageFile({ rows: 4, columns: 4, bitsAllocated: 8, raw: new Array(16).fill(1), sopUid: '9.9.1' }, TS.mpeg2);
     const noPixels = imageFile({ rows: 4, columns: 4, bitsAllocated: 16, raw: [], sopUid: '9.9.2', omit: ['7fe00010'] });
     const noUid = imageFile({ rows: 4, columns: 4, bitsAllocated: 16, raw: new Array(16).fill(0), omit: ['0020000e'] });
     const result = await importSources(store, [
@@ -70,7 +70,7 @@ describe('study store import', () => {
       ],
     );
     for (const e of result.errors) assert.ok(e.message.length > 0);
-    assert.match(result.errors[2].message, /1\.2\.840\.10008\.1\.2\.4\.50.*JPEG Baseline/);
+    assert.match(result.errors[2].message, /1\.2\.840\.10008\.1\.2\.4\.100.*MPEG2/);
     assert.equal(store.listInstances(SERIES).length, 2, 'the earlier instance is still there');
     assert.equal(countObjects(dataDir), 2, 'nothing stored for the failed files');
     store.close();

@@ -5,9 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApiError } from '../../../electron/common/api-error.js';
-import type { ApiEvent } from '../../../electron/common/contract.js';
-import { createRouter, type Router } from '../../../electron/node/router/router.js';
-import { createServices, type Services } from '../../../electron/node/services/services.js';
+import type { ApiEvent } from '../../../electron/features/api.js';
+import { createRouter, createServices, type AppRouter, type Services } from '../../../electron/features/node.js';
 import { imageFile } from './dicom-writer.js';
 
 const SERIES = '1.2.826.0.1.3680043.10.9.200';
@@ -27,7 +26,7 @@ async function rejects(p: Promise<unknown>, code: string, message?: RegExp): Pro
 
 describe('router', () => {
   let services: Services;
-  let router: Router;
+  let router: AppRouter;
   const events: Array<[ApiEvent, unknown]> = [];
 
   before(() => {
@@ -102,7 +101,7 @@ describe('router', () => {
   });
 
   it('maps unexpected service failures to INTERNAL without leaking the message', async () => {
-    const broken = createRouter({ ...services, listStudies: () => { throw new Error('secret path /etc/x'); } }, { logError: () => {} });
+    const broken = createRouter({ ...services, handlers: { ...services.handlers, 'studies.list': () => { throw new Error('secret path /etc/x'); } } }, { logError: () => {} });
     await rejects(broken.dispatch('studies.list', {}), 'INTERNAL', /^Internal error/);
   });
 });

@@ -8,7 +8,7 @@
 import { GraphBuilder, type Value } from '../graph/builder.js';
 import { ModelSession, type Feed } from '../runtime/session.js';
 import { backward } from './backward.js';
-import { mulberry32 } from '../rng-mulberry.js';
+import { Rng } from '../rng.js';
 
 export interface GradCheckCase {
   /** Declare inputs (b.input / b.param) and build the graph; return its output and the values to differentiate. */
@@ -36,13 +36,16 @@ export interface GradCheckReport {
   failures: string[];
 }
 
-export { mulberry32 } from '../rng-mulberry.js';
-/** (mulberry32 lives in nets/rng.ts; re-exported for tests.) */
+/** Uniform [0, 1) draws from the repository's one seeded RNG (core/rng.ts), for random test inputs. */
+export function seededUniform(seed: number): () => number {
+  const r = new Rng(seed);
+  return () => r.next();
+}
 export async function gradCheck(c: GradCheckCase, o: GradCheckOptions = {}): Promise<GradCheckReport> {
   const eps = o.eps ?? 3e-3;
   const rtol = o.rtol ?? 2e-2;
   const atol = o.atol ?? 2e-3;
-  const rand = mulberry32(o.seed ?? 1234);
+  const rand = seededUniform(o.seed ?? 1234);
 
   // Forward-only model.
   const fb = new GraphBuilder('fd_forward');

@@ -24,6 +24,7 @@
  */
 import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { canonicalJson } from '../canonical-json.js';
 import type { NamedWeights } from '../tensor.js';
 import { cloneWeights } from '../tensor.js';
 import type { Batch, EvalFn, StepFn } from './types.js';
@@ -144,10 +145,6 @@ function mergeState(weights: NamedWeights, state: NamedWeights): void {
     if (!w || w.data.length !== t.data.length) throw new TrainError('TRAIN_WEIGHTS_MISMATCH', `step returned state ${name}, which the weights ${w ? 'hold with another size' : 'do not hold'}`);
     w.data.set(t.data);
   }
-}
-
-function canonicalJson(v: unknown): string {
-  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
 }
 
 export async function train(o: TrainOptions): Promise<TrainResult> {

@@ -38,7 +38,7 @@ interface Pending {
 }
 
 const REQUEST_FIELDS = new Set(['image', 'options']);
-const OPTION_FIELDS = new Set(['mode', 'seed', 'steps', 'fixedTStar', 'expectVersions']);
+const OPTION_FIELDS = new Set(['mode', 'seed', 'steps', 'fixedTStar', 'expectVersions', 'threshold']);
 
 /** Checks an engine.scan request's fields (no label, no extras) and its image. */
 export function checkScanRequest(req: unknown, size: number): { pixels: Float32Array; options: ScanOptions } {
@@ -55,6 +55,7 @@ export function checkScanRequest(req: unknown, size: number): { pixels: Float32A
   for (const k of ['seed', 'steps', 'fixedTStar'] as const) {
     if (o[k] !== undefined && !Number.isInteger(o[k])) throw new PipelineError('E_OPTION', `${k} must be an integer`);
   }
+  if (o.threshold !== undefined && !(typeof o.threshold === 'number' && Number.isFinite(o.threshold) && o.threshold > 0)) throw new PipelineError('E_OPTION', 'threshold must be a positive finite number');
   return { pixels, options: o as ScanOptions };
 }
 

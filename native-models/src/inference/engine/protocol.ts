@@ -18,7 +18,13 @@ export interface EngineStatus {
   models?: Array<{ name: string; version: string; sha256: string; trained: boolean }>;
   size?: number;
   calibrated?: boolean;
-  calibration?: Pick<Calibration, 'split' | 'n' | 'fpr' | 'scoreKind' | 'createdUtc'> & { threshold: number; K: number; steps: number; tMin: number; tMax: number; unseenGroupFlagRate: GroupTransfer | null } | null;
+  calibration?: Pick<Calibration, 'split' | 'n' | 'fpr' | 'scoreKind' | 'createdUtc'> & {
+    threshold: number; K: number; steps: number; tMin: number; tMax: number; unseenGroupFlagRate: GroupTransfer | null;
+    /** The out-of-distribution cut on the MAE's image-level error (pipeline.ts oodCutOf); absent from older engines. */
+    ood?: { scoreKind: 'mse'; threshold: number; fpr: number; rule: 'quantile' | 'max'; unseenGroupRate: GroupTransfer | null };
+  } | null;
+  /** The detector's mask settings. */
+  detector?: { K: number; maskSeed: number };
   /** The classifier's figures on its held-out test part (from its manifest entry; null for untrained models). */
   classifierHeldOut?: HeldOutPerformance | null;
   queue?: { pending: number; batchesRun: number; scansRun: number; maxBatch: number; batchWindowMs: number };
@@ -26,7 +32,7 @@ export interface EngineStatus {
 
 export interface EngineScanRequest {
   image: ModelImage;
-  options?: Pick<ScanOptions, 'mode' | 'seed' | 'steps' | 'fixedTStar' | 'expectVersions'>;
+  options?: Pick<ScanOptions, 'mode' | 'seed' | 'steps' | 'fixedTStar' | 'expectVersions' | 'threshold'>;
 }
 
 export type EngineMethods = {

@@ -7,6 +7,10 @@
  * - Alpha is composited over black (MRI background is black): grey · α.
  * - Baseline and progressive JPEG are both handled by jpeg-js; EXIF is ignored (no orientation tags in MRI exports).
  * - 16-bit PNG is reduced to 8 bits by pngjs (Br35H has none; DICOM goes through `frames.ts`, not here).
+ *
+ * Hostile files: the width and height a file declares (PNG IHDR, JPEG SOFn) are read from the header and checked
+ * against MAX_PIXELS / MAX_SIDE *before* any decoder runs, so a 128-byte PNG claiming 50000×50000 is refused with
+ * IMAGE_TOO_LARGE (the numbers in the message) instead of allocating gigabytes; jpeg-js also gets a memory cap.
  */
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
@@ -31,8 +35,49 @@ export interface GreyImage {
   data: Float32Array;
 }
 
-/** Refuse images above this many pixels (a 1920×1080 Br35H file is 2.1 MP). Guards memory against hostile files. */
-export const MAX_PIXELS = 64 * 1024 * 1024;
+/**
+ * Refuse images above this many pixels: 16 MP (4096²). The largest Br35H file is 1920×1080 (2.1 MP) and the models see
+ * 256²; at 16 MP a decode costs ≈ 64 MiB of RGBA plus 64 MiB of Float32, so a hostile file stays far below 300 MB.
+ */
+export const MAX_PIXELS = 16 * 1024 * 1024;
+/** Refuse a side longer than this (a 1×16M strip is no MRI slice either). */
+export const MAX_SIDE = 16384;
+/** jpeg-js's own working-memory cap (MB), a second guard behind the header check. */
+const JPEG_MAX_MEMORY_MB = 256;
+
+/** Width and height a PNG or JPEG declares in its header, without decoding; null when no header is found. */
+export function declaredSize(bytes: Uint8Array, format: ImageFormat): { width: number; height: number } | null {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (format === 'png') {
+    // Signature (8), then the IHDR chunk: length (4), "IHDR" (4), width (4, BE), height (4, BE).
+    if (bytes.length < 24 || bytes[12] !== 0x49 || bytes[13] !== 0x48 || bytes[14] !== 0x44 || bytes[15] !== 0x52) return null;
+    return { width: dv.getUint32(16, false), height: dv.getUint32(20, false) };
+  }
+  // JPEG: walk the marker segments to the first SOFn (C0–CF except C4 DHT, C8 JPG, CC DAC).
+  let i = 2;
+  while (i + 4 <= bytes.length) {
+    if (bytes[i] !== 0xff) return null;
+    const marker = bytes[i + 1];
+    if (marker === 0xff) { i++; continue; } // fill byte
+    if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) { i += 2; continue; }
+    const length = dv.getUint16(i + 2, false);
+    if (length < 2) return null;
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      if (i + 9 > bytes.length) return null;
+      return { width: dv.getUint16(i + 7, false), height: dv.getUint16(i + 5, false) };
+    }
+    if (marker === 0xda || marker === 0xd9) return null; // scan data or end before any frame header
+    i += 2 + length;
+  }
+  return null;
+}
+
+/** Throws IMAGE_TOO_LARGE when a declared size is over the limits. */
+function checkSize(width: number, height: number, where: string, path?: string): void {
+  if (width > MAX_SIDE || height > MAX_SIDE || width * height > MAX_PIXELS) {
+    throw new ImageDecodeError('IMAGE_TOO_LARGE', `image declares ${width}×${height} = ${width * height} pixels${where}; the limit is ${MAX_PIXELS} pixels and ${MAX_SIDE} per side`, path);
+  }
+}
 
 export function sniffFormat(bytes: Uint8Array): ImageFormat | null {
   if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47 &&
@@ -46,10 +91,13 @@ export function decodeImage(bytes: Uint8Array, path?: string): GreyImage & { for
   const format = sniffFormat(bytes);
   const where = path ? ` (${path})` : '';
   if (format === null) throw new ImageDecodeError('IMAGE_UNKNOWN_FORMAT', `not a JPEG or PNG file${where}`, path);
+  const declared = declaredSize(bytes, format);
+  if (declared === null) throw new ImageDecodeError('IMAGE_CORRUPT', `no ${format.toUpperCase()} image header found${where}`, path);
+  checkSize(declared.width, declared.height, where, path);
   let width: number, height: number, rgba: Uint8Array, channels: 3 | 4;
   try {
     if (format === 'jpeg') {
-      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: MAX_PIXELS / 1e6 });
+      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: MAX_PIXELS / 1e6, maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB });
       ({ width, height } = img);
       rgba = img.data;
       channels = 3;
@@ -64,9 +112,8 @@ export function decodeImage(bytes: Uint8Array, path?: string): GreyImage & { for
     const code = /limit exceeded|allocate/i.test(msg) ? 'IMAGE_TOO_LARGE' : 'IMAGE_CORRUPT';
     throw new ImageDecodeError(code, `cannot decode ${format.toUpperCase()}${where}: ${msg}`, path);
   }
-  if (!(width > 0 && height > 0) || width * height > MAX_PIXELS) {
-    throw new ImageDecodeError('IMAGE_TOO_LARGE', `image is ${width}×${height}${where}; limit ${MAX_PIXELS} pixels`, path);
-  }
+  if (!(width > 0 && height > 0)) throw new ImageDecodeError('IMAGE_CORRUPT', `image is ${width}×${height}${where}`, path);
+  checkSize(width, height, where, path);
   if (rgba.length < width * height * channels) {
     throw new ImageDecodeError('IMAGE_CORRUPT', `decoder returned ${rgba.length} bytes for ${width}×${height}${where}`, path);
   }

@@ -1,7 +1,7 @@
 /** Seeded parameter initialisation from the builder's parameter registry (He / Xavier / normal / zeros / ones). */
 import type { ParamInfo } from '../../core/graph/builder.js';
 import { numel, type NamedWeights } from '../../core/tensor.js';
-import { Rng } from '../../core/rng-mulberry.js';
+import { Rng } from '../../core/rng.js';
 
 export function initWeights(params: readonly ParamInfo[], seed: number): NamedWeights {
   const rng = new Rng(seed);

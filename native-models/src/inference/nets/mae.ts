@@ -13,7 +13,7 @@ import type { StepFn } from '../../core/train/types.js';
 import type { SessionOptions, TensorI64 } from '../../core/runtime/session.js';
 import { GraphRunner, InputError, checkWeights, runStep } from './common.js';
 import { initWeights } from './init.js';
-import { Rng } from '../../core/rng-mulberry.js';
+import { Rng } from '../../core/rng.js';
 
 export interface MaeConfig {
   size: number;

@@ -15,7 +15,7 @@ import type { StepFn } from '../../core/train/types.js';
 import type { SessionOptions } from '../../core/runtime/session.js';
 import { GraphRunner, InputError, checkWeights, runStep } from './common.js';
 import { initWeights } from './init.js';
-import { Rng } from '../../core/rng-mulberry.js';
+import { Rng } from '../../core/rng.js';
 import { linearSchedule } from './diffusion-schedule.js';
 
 export interface UnetConfig {

@@ -36,7 +36,16 @@ export interface ScoreCalibration {
   valFlagRate: number;
   /** How far the FPR target can miss on groups the threshold never saw (groupTransfer below); absent in old files. */
   groupTransfer?: GroupTransfer;
+  /**
+   * The out-of-distribution cut on the same clean scores: the (1 − OOD_FPR) quantile by the same order-statistic rule,
+   * far above the flagging threshold, so a score over it says "unlike the training data", not "attacked"
+   * (electron/features/scan/trust.ts). Absent in older files.
+   */
+  ood?: { fpr: number; threshold: number; groupTransfer?: GroupTransfer };
 }
+
+/** Clean images expected over the out-of-distribution cut: 1 in 100. */
+export const OOD_FPR = 0.01;
 
 /**
  * The calibration images split at random into two halves by near-duplicate group, `draws` times: the threshold set
@@ -144,6 +153,8 @@ export async function calibrate(detector: Detector, maeSha256: string, maeVersio
     };
     const transfer = o.groups ? groupTransfer(scores[k], o.groups, fpr) : null;
     if (transfer) per[k].groupTransfer = transfer;
+    const oodTransfer = o.groups ? groupTransfer(scores[k], o.groups, OOD_FPR) : null;
+    per[k].ood = { fpr: OOD_FPR, threshold: quantileThreshold(scores[k], OOD_FPR), ...(oodTransfer ? { groupTransfer: oodTransfer } : {}) };
   }
   const calibration: Calibration = {
     format: CALIBRATION_FORMAT, version: 1, createdUtc: new Date().toISOString(), split: o.split, n, data: o.data, fpr,
@@ -166,6 +177,13 @@ export function checkCalibration(c: unknown): asserts c is Calibration {
     const rate = (v: unknown) => typeof v === 'number' && v >= 0 && v <= 1;
     if (!t || !Number.isInteger(t.draws) || t.draws < 1 || !rate(t.mean) || !rate(t.sd) || !rate(t.p95)) {
       throw new PipelineError('E_CALIBRATION', `bad groupTransfer for the ${k} score: ${JSON.stringify(t)}`);
+    }
+  }
+  for (const k of SCORE_KINDS) {
+    const o = x.scores[k].ood;
+    if (o === undefined) continue;
+    if (!o || !(o.fpr > 0 && o.fpr < 1) || !Number.isFinite(o.threshold) || o.threshold < x.scores[k].threshold) {
+      throw new PipelineError('E_CALIBRATION', `bad out-of-distribution cut for the ${k} score: ${JSON.stringify(o)}`);
     }
   }
   checkTStarMap(tStarMapOf(x as Calibration));

@@ -19,7 +19,7 @@
 import { keptOf, patchesOf, buildInference, type MaeConfig } from '../nets/mae.js';
 import type { NamedWeights } from '../../core/tensor.js';
 import type { EpName } from '../../core/runtime/ep.js';
-import { Rng } from '../../core/rng-mulberry.js';
+import { Rng } from '../../core/rng.js';
 import { BucketedSessions, bucketOf, padBatch } from './sessions.js';
 
 export type ScoreKind = 'mse' | 'laplacian';

@@ -13,6 +13,8 @@ export type PipelineErrorCode =
   | 'E_INPUT_FIELDS'
   /** Bytes that are neither JPEG, PNG nor DICOM, or that do not decode. */
   | 'E_NOT_IMAGE'
+  /** An image whose declared size is over the decoder's limits (the message names the numbers). */
+  | 'E_TOO_LARGE'
   /** The request asked for a model version the engine does not have loaded. */
   | 'E_MODEL_VERSION'
   /** No calibration matches the loaded detector (run `medfedpure calibrate`). */

@@ -4,8 +4,10 @@
  * - Trained artifacts: when `<modelsDir>/manifest.json` exists, each model comes from the project's model loader
  *   (native-models/src/inference/models/manifest.ts `loadModel(name)`, which verifies the SHA-256 and throws a typed
  *   ModelIntegrityError), with the config recorded in the manifest. All three must be there.
- * - Otherwise, seeded `init()` weights (untrained, `trained: false`, version `seeded-init-<seed>`): for development
- *   and tests only; every result says so. Their hash is the SHA-256 of the weights in the .mfpw format.
+ * - Fail closed: a models folder without a valid manifest is refused (PipelineError E_MODELS saying why), whatever
+ *   the scan mode. Seeded `init()` weights (untrained, `trained: false`, version `seeded-init-<seed>`) stand in only
+ *   when the caller asks for them by name (`allowSeeded`, for development and tests); every result then says so.
+ *   Their hash is the SHA-256 of the weights in the .mfpw format.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,8 +57,8 @@ export interface HeldOutPerformance {
 }
 
 /**
- * The held-out figures of a manifest entry (`metrics.test`: count, accuracy, recallYes, recallNo and, in newer
- * entries, accuracyCi95); for a model fitted on every group, its recipe's split-run estimate
+ * The held-out figures of a manifest entry (`metrics.test`: count, accuracy, recallYes, recallNo and, where the
+ * entry has it, accuracyCi95); for a model fitted on every group, its recipe's split-run estimate
  * (`metrics.groupTestEstimate`, marked by `splitRuns`); or null when they are absent or not well-formed: a missing
  * figure is shown as missing, never made up.
  */
@@ -135,20 +137,26 @@ export interface LoadOptions {
   modelsDir?: string;
   /** Seed for the untrained fallback. */
   seed?: number;
-  /** Refuse the seeded fallback (production). */
+  /** Kept for callers that state it; refusing the seeded fallback is the default. */
   requireTrained?: boolean;
+  /**
+   * Development and tests only: with no manifest in `modelsDir`, use seeded untrained models instead of refusing.
+   * A manifest that is present but invalid is refused even then.
+   */
+  allowSeeded?: boolean;
 }
 
 /**
- * The three pipeline models from `modelsDir` (default native-models/models). Without a manifest there, seeded
- * untrained models stand in (development and tests) unless `requireTrained`. With a manifest, every model must be in
- * it and pass its sha256 check: a partial or tampered set is refused, never silently mixed with untrained models.
+ * The three pipeline models from `modelsDir` (default native-models/models). Every model must be in its manifest and
+ * pass its sha256 check: a missing or invalid manifest, or a partial or tampered set, is refused (E_MODELS), never
+ * silently replaced by or mixed with untrained models. Only `allowSeeded` lets seeded models stand in for a missing
+ * manifest.
  */
 export async function loadModelBundle(opts: LoadOptions = {}): Promise<ModelBundle> {
   const dir = opts.modelsDir ?? DEFAULT_MODELS_DIR;
   if (!existsSync(join(dir, 'manifest.json'))) {
-    if (opts.requireTrained) throw new PipelineError('E_MODELS', `no trained models: ${join(dir, 'manifest.json')} not found`);
-    return seededBundle(opts.seed ?? 0, dir);
+    if (opts.allowSeeded && !opts.requireTrained) return seededBundle(opts.seed ?? 0, dir);
+    throw new PipelineError('E_MODELS', `refusing the models folder ${dir}: it has no manifest.json, so no weights can be checked against a sha256 (restore the manifest or retrain with "medfedpure train")`);
   }
   try {
     const [c, m, u] = await Promise.all((['classifier', 'mae', 'unet'] as const).map((n) => loadArtifact(MANIFEST_NAMES[n], { dir })));

@@ -23,7 +23,7 @@ import { Detector, type ScoreKind } from './detector.js';
 import { Purifier } from './ddim.js';
 import { PipelineError } from './errors.js';
 import { modelInfo, type ModelBundle, type ModelName } from './models.js';
-import { tStarMapOf, type Calibration } from './calibrate.js';
+import { tStarMapOf, type Calibration, type GroupTransfer } from './calibrate.js';
 import { ddimTimesteps, tStarOf } from './tstar.js';
 import type { ModelImage } from './preprocess.js';
 
@@ -38,6 +38,11 @@ export interface ScanOptions {
   steps?: number;
   /** t* for 'purify-all' (default: calibration's purifyAllTStar, else 100). */
   fixedTStar?: number;
+  /**
+   * A flagging threshold that replaces the calibration's for this scan (a site's own calibration,
+   * electron/features/scan/site-calibration.ts); t*'s upper score becomes sHiFactor × this threshold.
+   */
+  threshold?: number;
   /** Refuse unless the loaded models have these versions (e.g. what the UI displayed). */
   expectVersions?: Partial<Record<ModelName, string>>;
 }
@@ -168,7 +173,10 @@ export class DefencePipeline {
     const det = mode === 'adaptive' ? await this.detector.detect(x, n) : null;
     const detectMs = performance.now() - t;
     const kind = cal?.scoreKind ?? null;
-    const map = cal ? tStarMapOf(cal) : null;
+    if (opts.threshold !== undefined && !(Number.isFinite(opts.threshold) && opts.threshold > 0 && Number.isFinite(opts.threshold * (cal?.purification.sHiFactor ?? 2)))) {
+      throw new PipelineError('E_OPTION', `threshold must be a positive finite number, got ${opts.threshold}`);
+    }
+    const map = cal ? (opts.threshold === undefined ? tStarMapOf(cal) : { ...tStarMapOf(cal), threshold: opts.threshold, sHi: opts.threshold * cal.purification.sHiFactor }) : null;
     const tStars = images.map((_, i) => (mode === 'purify-all' ? fixedTStar : mode === 'adaptive' ? tStarOf(det![i].scores[kind!], map!) : 0));
 
     // 2. purify the flagged (or all) images
@@ -223,6 +231,7 @@ export class DefencePipeline {
         split: this.calibration.split, n: this.calibration.n, fpr: this.calibration.fpr, scoreKind: this.calibration.scoreKind,
         threshold: this.calibration.scores[this.calibration.scoreKind].threshold, K: this.calibration.detector.K,
         unseenGroupFlagRate: this.calibration.scores[this.calibration.scoreKind].groupTransfer ?? null,
+        ood: oodCutOf(this.calibration),
         steps: this.calibration.purification.steps, tMin: this.calibration.purification.tMin, tMax: this.calibration.purification.tMax,
         createdUtc: this.calibration.createdUtc,
       },
@@ -244,6 +253,17 @@ export class DefencePipeline {
   async release(): Promise<void> {
     await Promise.all([this.detector.release(), this.purifier.release(), this.classifier.release()]);
   }
+}
+
+/**
+ * The out-of-distribution cut on the MAE's image-level error (the mse score): the calibration's (1 − OOD_FPR)
+ * quantile, or in older calibration files the largest clean score (rate ≈ 1/(n + 1)).
+ */
+export function oodCutOf(c: Calibration): { scoreKind: 'mse'; threshold: number; fpr: number; rule: 'quantile' | 'max'; unseenGroupRate: GroupTransfer | null } {
+  const m = c.scores.mse;
+  return m.ood
+    ? { scoreKind: 'mse', threshold: m.ood.threshold, fpr: m.ood.fpr, rule: 'quantile', unseenGroupRate: m.ood.groupTransfer ?? null }
+    : { scoreKind: 'mse', threshold: m.max, fpr: 1 / (c.n + 1), rule: 'max', unseenGroupRate: null };
 }
 
 const IMAGE_FIELDS = new Set(['width', 'height', 'pixels']);

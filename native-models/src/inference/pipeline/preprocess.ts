@@ -20,12 +20,12 @@ export function preprocessGrey(img: GreyImage, size: number): ModelImage {
   return { width: size, height: size, pixels };
 }
 
-/** JPEG or PNG bytes → model image. Anything else → PipelineError E_NOT_IMAGE. */
+/** JPEG or PNG bytes → model image. Over the size limits → E_TOO_LARGE; anything else → PipelineError E_NOT_IMAGE. */
 export function preprocessImageBytes(bytes: Uint8Array, size: number, name?: string): ModelImage {
   try {
     return preprocessGrey(decodeImage(bytes, name), size);
   } catch (e) {
-    if (e instanceof ImageDecodeError) throw new PipelineError('E_NOT_IMAGE', e.message, { cause: e });
+    if (e instanceof ImageDecodeError) throw new PipelineError(e.code === 'IMAGE_TOO_LARGE' ? 'E_TOO_LARGE' : 'E_NOT_IMAGE', e.message, { cause: e });
     throw e;
   }
 }

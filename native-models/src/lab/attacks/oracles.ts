@@ -18,7 +18,7 @@
  * Labels here are the attacker's knowledge; the defence under attack (DefencePipeline.scan) never receives them.
  */
 import * as classifierNet from '../../inference/nets/classifier.js';
-import { Rng } from '../../core/rng-mulberry.js';
+import { Rng } from '../../core/rng.js';
 import { oneHot } from '../../inference/nets/common.js';
 import { deriveSeed } from '../../core/rng.js';
 import type { SessionOptions } from '../../core/runtime/session.js';

@@ -11,7 +11,7 @@
  * The attacker knows the true label (labels are the attacker's input, never the defence's). Everything random is
  * seeded per (seed, image id, restart), so an image's adversarial does not depend on which batch it ran in.
  */
-import { Rng } from '../../core/rng-mulberry.js';
+import { Rng } from '../../core/rng.js';
 import { deriveSeed } from '../../core/rng.js';
 import { clampInto, linfBounds, projectL2 } from './project.js';
 import { AttackError } from './errors.js';

@@ -19,9 +19,19 @@ import { readCalibration, PURIFICATION_DEFAULTS, CALIBRATION_FORMAT, type Calibr
 import { preprocessImageBytes, type ModelImage } from '../../inference/pipeline/preprocess.js';
 import { classifierFlops, maeFlops, unetFlops } from '../../inference/pipeline/flops.js';
 import { ddimTimesteps } from '../../inference/pipeline/tstar.js';
-import { Rng } from '../../core/rng-mulberry.js';
+import { Rng } from '../../core/rng.js';
+import { parseArgs, usage, UsageError, type FlagSpec } from '../../core/cli-args.js';
 
-const USAGE = 'usage: medfedpure bench latency [--json] [--runs N] [--threads N] [--k K] [--steps N] [--data DIR]';
+const SPEC = {
+  runs: { kind: 'string', value: 'N', help: 'timed runs per path and batch size (default 30, at least 2)' },
+  threads: { kind: 'string', value: 'N', help: "intra-op threads (default 1, the engine's)" },
+  k: { kind: 'string', value: 'K', help: 'MAE masks per image (default: the calibration\'s)' },
+  steps: { kind: 'string', value: 'N', help: 'DDIM steps (default: the calibration\'s)' },
+  data: { kind: 'string', value: 'DIR', help: 'real images to time on (default: synthetic inputs)' },
+  json: { kind: 'boolean', help: 'machine-readable output' },
+  help: { kind: 'boolean', help: 'this text' },
+} satisfies FlagSpec;
+const USAGE = usage('medfedpure bench latency', SPEC, '', 'Inference latency per stage at batch 1 and 16, adaptive against purify-everything.');
 const BR35H = '/work/shared/datasets/br35h';
 
 function pct(xs: number[], p: number): number {
@@ -54,17 +64,11 @@ interface Row {
 }
 
 export async function benchLatencyCommand(argv: string[]): Promise<number> {
-  const a: Record<string, string | boolean> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    if (k === '--help') { console.log(USAGE); return 0; }
-    if (k === '--json') { a.json = true; continue; }
-    if (!['--runs', '--threads', '--k', '--steps', '--data'].includes(k) || argv[i + 1] === undefined) { console.error(`bad argument ${k}\n${USAGE}`); return 2; }
-    a[k.slice(2)] = argv[++i];
-  }
+  const { flags: a } = parseArgs(argv, SPEC);
+  if (a.help) { console.log(USAGE); return 0; }
   const runs = a.runs ? Number(a.runs) : 30;
   const threads = a.threads ? Number(a.threads) : 1; // the engine's default (core.ts)
-  if (!(Number.isInteger(runs) && runs >= 2)) { console.error('--runs must be an integer ≥ 2'); return 2; }
+  if (!(Number.isInteger(runs) && runs >= 2)) throw new UsageError('--runs must be an integer ≥ 2');
   const log = (s: string) => (a.json ? process.stderr : process.stdout).write(`${s}\n`);
 
   const models = await loadModelBundle();

@@ -38,14 +38,34 @@ import { pgd, fgsmOptions, type GradientOracle, type PgdOptions } from '../attac
 import { l2Dist, linfDist } from '../attacks/project.js';
 import { AttackError } from '../attacks/errors.js';
 import { DEFENCES, writeReport, type AdvRecord, type BenchRecord, type CleanRecord, type Defence, type DefenceEval } from './robustness-report.js';
+import { parseArgs, usage, type FlagSpec } from '../../core/cli-args.js';
 
 export const ATTACKS = ['fgsm', 'pgd-linf', 'pgd-l2', 'eot', 'bpda', 'detector-aware'] as const;
 
-const USAGE = `usage: medfedpure bench robustness --data DIR|synthetic [--split test|all|random-80-20-test] [--attack LIST] [--eps 1/255,2/255,4/255,8/255]
-       [--eps-l2 0.5,1,2] [--limit N] [--steps K] [--eot E] [--restarts R] [--batch B] [--seed S] [--lambda X] [--margin X]
-       [--defence LIST] [--out DIR] [--models-dir D | --dev-models] [--calibration FILE] [--threads N] [--json]
-defences (which ones the adaptive attacks target; default all): ${ATTACKED_DEFENCES.join(', ')}
-attacks: ${ATTACKS.join(', ')} (default: all)`;
+const SPEC = {
+  data: { kind: 'string', value: 'DIR|synthetic', help: 'Br35H-style yes/no folder, or the synthetic stand-in' },
+  split: { kind: 'string', value: 'PART', help: 'test (group-test, default), all, or random-80-20-test (the paper\'s LEAKY split)' },
+  attack: { kind: 'string', value: 'LIST', help: `comma-separated attacks (default all): ${ATTACKS.join(', ')}` },
+  defence: { kind: 'string', value: 'LIST', help: `defences the adaptive attacks target (default all): ${ATTACKED_DEFENCES.join(', ')}` },
+  eps: { kind: 'string', value: 'LIST', help: 'ℓ∞ radii (default 1/255,2/255,4/255,8/255)' },
+  'eps-l2': { kind: 'string', value: 'LIST', help: 'ℓ2 radii (default 0.5,1,2)' },
+  limit: { kind: 'string', value: 'N', help: 'images (default 100)' },
+  steps: { kind: 'string', value: 'K', help: 'PGD steps (default 10)' },
+  eot: { kind: 'string', value: 'E', help: 'EOT samples (default 4)' },
+  restarts: { kind: 'string', value: 'R', help: 'random restarts (default 1)' },
+  batch: { kind: 'string', value: 'B', help: 'images per attack batch (default 8)' },
+  seed: { kind: 'string', value: 'S', help: 'seed (default 0)' },
+  lambda: { kind: 'string', value: 'X', help: 'detector-aware attack weight (default 10)' },
+  margin: { kind: 'string', value: 'X', help: 'detector-aware margin below the threshold (default 0.05)' },
+  out: { kind: 'string', value: 'DIR', help: 'resumable report folder' },
+  'models-dir': { kind: 'string', value: 'D', help: 'models folder' },
+  'dev-models': { kind: 'boolean', help: 'seeded development models (excludes --models-dir)' },
+  calibration: { kind: 'string', value: 'FILE', help: 'calibration file (default: beside the models)' },
+  threads: { kind: 'string', value: 'N', help: 'intra-op threads' },
+  json: { kind: 'boolean', help: 'machine-readable output' },
+  help: { kind: 'boolean', help: 'this text' },
+} satisfies FlagSpec;
+const USAGE = usage('medfedpure bench robustness', SPEC, '--data DIR|synthetic', 'Attacks (FGSM, PGD, adaptive PGD-EOT, BPDA, detector-aware) against each defence; resumable report folder.');
 
 export type AttackName = (typeof ATTACKS)[number];
 
@@ -93,20 +113,14 @@ export function parseEps(s: string): { value: number; label: string } {
   return { value: v, label: s.trim().replace(/\s+/g, '') };
 }
 
-export function parseArgs(argv: string[]): RobustnessOptions | 'help' {
-  const a: Record<string, string | boolean> = {};
-  const flags = new Set(['json', 'dev-models']);
-  const valued = new Set(['data', 'split', 'attack', 'defence', 'eps', 'eps-l2', 'limit', 'steps', 'eot', 'restarts', 'batch', 'seed', 'lambda', 'margin', 'out', 'models-dir', 'calibration', 'threads']);
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    if (k === '--help' || k === '-h') return 'help';
-    const name = k.startsWith('--') ? k.slice(2) : '';
-    if (flags.has(name)) { a[name] = true; continue; }
-    if (!valued.has(name)) throw new AttackError('E_BENCH_OPTION', `unknown option ${k}`);
-    const v = argv[++i];
-    if (v === undefined) throw new AttackError('E_BENCH_OPTION', `${k} needs a value`);
-    a[name] = v;
+export function parseRobustnessArgs(argv: string[]): RobustnessOptions | 'help' {
+  let a: Record<string, string | boolean | string[] | undefined>;
+  try {
+    a = parseArgs(argv, SPEC).flags;
+  } catch (e) {
+    throw new AttackError('E_BENCH_OPTION', (e as Error).message);
   }
+  if (a.help) return 'help';
   if (typeof a.data !== 'string') throw new AttackError('E_BENCH_OPTION', '--data DIR (or --data synthetic) is required');
   const int = (k: string, d: number, min: number) => {
     const v = a[k] === undefined ? d : Number(a[k]);
@@ -201,7 +215,7 @@ async function evaluate(p: DefencePipeline, x: Float32Array, n: number) {
 export async function benchRobustnessCommand(argv: string[]): Promise<number> {
   let o: RobustnessOptions | 'help';
   try {
-    o = parseArgs(argv);
+    o = parseRobustnessArgs(argv);
   } catch (e) {
     console.error(`${(e as Error).message}\n${USAGE}`);
     return 2;

@@ -17,10 +17,11 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as classifier from '../../inference/nets/classifier.js';
 import * as unet from '../../inference/nets/unet.js';
-import { Rng } from '../../core/rng-mulberry.js';
+import { Rng } from '../../core/rng.js';
 import { nchwcBlockSize } from '../../core/runtime/nchwc.js';
 import type { NamedWeights, TensorF32 } from '../../core/tensor.js';
 import type { StepFn } from '../../core/train/types.js';
+import { parseArgs, usage, UsageError, type FlagSpec } from '../../core/cli-args.js';
 
 interface ModelResult {
   model: string;
@@ -43,28 +44,32 @@ interface ModelResult {
 }
 
 type Which = 'cnn' | 'unet' | 'both';
-function parseArgs(argv: string[]): { json: boolean; steps?: number; threads: number; batch: number; model: Which; rounds: number; torch: boolean } {
-  const o = { json: false, steps: undefined as number | undefined, threads: 2, batch: 32, model: 'both' as Which, rounds: 5, torch: true };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const num = (): number => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 1) throw new Error(`${a} needs a positive integer`);
-      return v;
-    };
-    if (a === '--json') o.json = true;
-    else if (a === '--no-torch') o.torch = false;
-    else if (a === '--steps') o.steps = num();
-    else if (a === '--threads') o.threads = num();
-    else if (a === '--batch') o.batch = num();
-    else if (a === '--rounds') o.rounds = num();
-    else if (a === '--model') {
-      const m = argv[++i];
-      if (m !== 'cnn' && m !== 'unet' && m !== 'both') throw new Error('--model must be cnn, unet or both');
-      o.model = m;
-    } else throw new Error(`unknown option ${a} (use --json, --steps N, --threads N, --batch N, --rounds N, --model cnn|unet|both, --no-torch)`);
-  }
-  return o;
+const SPEC = {
+  steps: { kind: 'string', value: 'N', help: 'timed steps per round' },
+  threads: { kind: 'string', value: 'N', help: 'intra-op threads (default 2)' },
+  batch: { kind: 'string', value: 'N', help: 'batch size (default 32)' },
+  rounds: { kind: 'string', value: 'N', help: 'alternating rounds of ours and torch (default 5)' },
+  model: { kind: 'string', value: 'cnn|unet|both', help: 'which net (default both)' },
+  'no-torch': { kind: 'boolean', help: 'skip the torch side' },
+  json: { kind: 'boolean', help: 'machine-readable output' },
+  help: { kind: 'boolean', help: 'this text' },
+} satisfies FlagSpec;
+export const BENCH_TRAIN_USAGE = usage('medfedpure bench train', SPEC, '', 'Training-step time of our trainer against torch on the same nets (torch where installed).');
+
+function parseBenchArgs(argv: string[]): { help: boolean; json: boolean; steps?: number; threads: number; batch: number; model: Which; rounds: number; torch: boolean } {
+  const { flags: f } = parseArgs(argv, SPEC);
+  const num = (k: 'steps' | 'threads' | 'batch' | 'rounds', d: number | undefined): number | undefined => {
+    if (f[k] === undefined) return d;
+    const v = Number(f[k]);
+    if (!Number.isInteger(v) || v < 1) throw new UsageError(`--${k} needs a positive integer`);
+    return v;
+  };
+  const model = (f.model ?? 'both') as string;
+  if (model !== 'cnn' && model !== 'unet' && model !== 'both') throw new UsageError('--model must be cnn, unet or both');
+  return {
+    help: f.help === true, json: f.json === true, steps: num('steps', undefined), threads: num('threads', 2)!, batch: num('batch', 32)!,
+    model, rounds: num('rounds', 5)!, torch: f['no-torch'] !== true,
+  };
 }
 
 const rssMB = (): number => process.memoryUsage().rss / 2 ** 20;
@@ -173,12 +178,10 @@ function torchAvailable(): boolean {
 }
 
 export async function benchTrainCommand(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs(argv);
-  } catch (e) {
-    process.stderr.write(`bench train: ${(e as Error).message}\n`);
-    return 2;
+  const args = parseBenchArgs(argv);
+  if (args.help) {
+    process.stdout.write(`${BENCH_TRAIN_USAGE}\n`);
+    return 0;
   }
   const rng = new Rng(42);
   const n = args.batch;

@@ -16,8 +16,20 @@ import { loadYesNoFolder } from './folder.js';
 import { loadSynthetic, SYNTHETIC_CAVEAT } from './synthetic.js';
 import type { ImageDataset } from '../../core/train/dataset.js';
 import { groupSplit, leakage, randomSplit, type DatasetSplit } from './split.js';
+import { parseArgs, usage, UsageError, type FlagSpec } from '../../core/cli-args.js';
 
-const USAGE = `usage: medfedpure dataset info|split (--data DIR | --synthetic) [--size 64] [--seed 42] [--json] [--write-parts FILE] [--cache-dir DIR] [--no-cache]`;
+const SPEC = {
+  data: { kind: 'string', value: 'DIR', help: 'Br35H-style yes/no folder' },
+  synthetic: { kind: 'boolean', help: 'the Colin27 + lesion-mask stand-in instead of --data' },
+  size: { kind: 'string', value: 'N', help: 'image side in pixels (default 64)' },
+  seed: { kind: 'string', value: 'N', help: 'split seed (default 42)' },
+  'cache-dir': { kind: 'string', value: 'DIR', help: 'decoded-image cache (default <repo>/.cache/datasets)' },
+  'no-cache': { kind: 'boolean', help: 'decode every file again' },
+  json: { kind: 'boolean', help: 'machine-readable output' },
+  'write-parts': { kind: 'string', value: 'FILE', help: 'split: also write the group split\'s part lists as JSON {train, val, test} (paths relative to --data)' },
+  help: { kind: 'boolean', help: 'this text' },
+} satisfies FlagSpec;
+const USAGE = usage('medfedpure dataset info|split', SPEC, '(--data DIR | --synthetic)', 'info: counts per class and group. split: the near-duplicate group split and its counts.');
 
 interface Args {
   sub: string;
@@ -27,38 +39,24 @@ interface Args {
   seed: number;
   json: boolean;
   writeParts?: string;
+  help: boolean;
   cacheDir?: string | null;
 }
 
-function parse(argv: string[]): Args | string {
+function parse(argv: string[]): Args {
   const [sub, ...rest] = argv;
-  if (sub !== 'info' && sub !== 'split') return `unknown subcommand ${sub ?? '(none)'}`;
-  const a: Args = { sub, synthetic: false, size: 64, seed: 42, json: false };
-  for (let i = 0; i < rest.length; i++) {
-    const k = rest[i];
-    const val = () => {
-      const v = rest[++i];
-      if (v === undefined) throw new Error(`${k} needs a value`);
-      return v;
-    };
-    try {
-      if (k === '--data') a.data = val();
-      else if (k === '--synthetic') a.synthetic = true;
-      else if (k === '--size') a.size = Number(val());
-      else if (k === '--seed') a.seed = Number(val());
-      else if (k === '--json') a.json = true;
-      else if (k === '--write-parts') a.writeParts = val();
-      else if (k === '--cache-dir') a.cacheDir = val();
-      else if (k === '--no-cache') a.cacheDir = null;
-      else return `unknown option ${k}`;
-    } catch (e) {
-      return (e as Error).message;
-    }
-  }
-  if (!a.data && !a.synthetic) return '--data DIR or --synthetic is required';
-  if (!(Number.isInteger(a.size) && a.size >= 8 && a.size <= 1024)) return '--size must be an integer in [8, 1024]';
-  if (!Number.isInteger(a.seed)) return '--seed must be an integer';
-  if (a.writeParts && a.sub !== 'split') return '--write-parts belongs to split';
+  const { flags: f } = parseArgs(rest, SPEC);
+  if (sub === '--help' || sub === 'help' || f.help) return { sub: 'help', synthetic: false, size: 64, seed: 42, json: false, help: true };
+  if (sub !== 'info' && sub !== 'split') throw new UsageError(`unknown subcommand ${sub ?? '(none)'} (info, split)`);
+  const a: Args = {
+    sub, data: f.data as string | undefined, synthetic: f.synthetic === true, size: f.size === undefined ? 64 : Number(f.size),
+    seed: f.seed === undefined ? 42 : Number(f.seed), json: f.json === true, help: false,
+    cacheDir: f['no-cache'] ? null : (f['cache-dir'] as string | undefined), writeParts: f['write-parts'] as string | undefined,
+  };
+  if (!a.data && !a.synthetic) throw new UsageError('--data DIR or --synthetic is required');
+  if (!(Number.isInteger(a.size) && a.size >= 8 && a.size <= 1024)) throw new UsageError('--size must be an integer in [8, 1024]');
+  if (!Number.isInteger(a.seed)) throw new UsageError('--seed must be an integer');
+  if (a.writeParts && a.sub !== 'split') throw new UsageError('--write-parts belongs to split');
   return a;
 }
 
@@ -81,9 +79,9 @@ function splitSummary(ds: ImageDataset, s: DatasetSplit) {
 
 export async function datasetCommand(argv: string[]): Promise<number> {
   const a = parse(argv);
-  if (typeof a === 'string') {
-    console.error(`${a}\n${USAGE}`);
-    return 2;
+  if (a.help) {
+    console.log(USAGE);
+    return 0;
   }
   let ds: ImageDataset;
   try {

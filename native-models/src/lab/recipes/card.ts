@@ -1,7 +1,8 @@
 /**
  * Writes a trained model as a shipped artifact: the weights file (weights-io format, training facts in its meta),
- * preview images, a MODEL_CARD.md (data and licence, split, recipe, training time and hardware, metrics with the
- * command that produced them, sha256, limitations) and the model's entry in manifest.json.
+ * preview images, a MODEL_CARD.md and the model's entry in manifest.json. The card opens with its current figures
+ * (sha256, metrics with the command that produced them, previews), then data and licence, split, recipe and
+ * limitations, and ends with the training log (time, hardware, checkpoints, validation curve).
  */
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -69,6 +70,17 @@ export function renderModelCard(c: CardInput): string {
     `| loading | \`loadModel('${o.model}')\` (native-models/src/inference/models/manifest.ts) checks this sha256 against manifest.json and refuses a mismatch (ModelIntegrityError) |`,
     ...(c.data.caveat ? [`| **caveat** | **${c.data.caveat}** — every number below carries it |`] : []),
     '',
+    '## Metrics',
+    '',
+    `Produced by: \`${c.command}\``,
+    '',
+    ...o.metricNotes.map((n) => `- ${n}`),
+    ...(c.data.caveat ? [`- **${c.data.caveat}.**`] : []),
+    '',
+    indentJson(metricsShown),
+    '',
+    ...(o.sections ?? []).flatMap((sec) => [`## ${sec.title}`, '', sec.markdown.trim(), '']),
+    ...(o.previews.length ? ['## Previews', '', ...o.previews.flatMap((p) => [`![${p.file}](${p.file})`, '', p.caption, ''])] : []),
     '## Data',
     '',
     ...c.data.description.split('\n').map((l) => `- ${l}`),
@@ -94,6 +106,11 @@ export function renderModelCard(c: CardInput): string {
     '',
     '</details>',
     '',
+    '## Limitations',
+    '',
+    ...o.limitations.map((l) => `- ${l}`),
+    '- Research prototype for benchmarking adversarial defences; not a medical device and not for clinical use.',
+    '',
     '## Training',
     '',
     `- Time: ${duration(o.training.seconds)} wall clock (${o.training.seconds} s${o.training.resumedFrom !== null ? `, resumed from step ${o.training.resumedFrom}` : ''}), ${o.training.steps} steps, ${o.training.epochs} epochs.`,
@@ -101,23 +118,7 @@ export function renderModelCard(c: CardInput): string {
     `- Shipped weights: ${o.training.selected}.`,
     `- Checkpoints: \`${o.training.runDir.replace(/^.*\/(\.cache\/runs\/)/, '$1')}\` (git-ignored; resume with the same command plus \`--resume\`).`,
     '',
-    '## Metrics',
-    '',
-    `Produced by: \`${c.command}\``,
-    '',
-    ...o.metricNotes.map((n) => `- ${n}`),
-    ...(c.data.caveat ? [`- **${c.data.caveat}.**`] : []),
-    '',
-    indentJson(metricsShown),
-    '',
     ...(valCurve ? ['<details><summary>Validation curve</summary>', '', indentJson(valCurve), '', '</details>', ''] : []),
-    ...(o.sections ?? []).flatMap((sec) => [`## ${sec.title}`, '', sec.markdown.trim(), '']),
-    ...(o.previews.length ? ['## Previews', '', ...o.previews.flatMap((p) => [`![${p.file}](${p.file})`, '', p.caption, ''])] : []),
-    '## Limitations',
-    '',
-    ...o.limitations.map((l) => `- ${l}`),
-    '- Research prototype for benchmarking adversarial defences; not a medical device and not for clinical use.',
-    '',
   ];
   return lines.join('\n');
 }

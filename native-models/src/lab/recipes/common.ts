@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadYesNoFolder, parseGroupTable } from '../data/folder.js';
 import { decodeImage } from '../../inference/image/decode.js';
-import { letterboxResize } from '../../inference/image/resize.js';
-import { quantiseInPlace } from '../../inference/image/resize.js';
+import { letterboxResize, quantiseInPlace } from '../../inference/image/resize.js';
+import { canonicalJson } from '../../core/canonical-json.js';
 import { loadSynthetic, SYNTHETIC_CAVEAT } from '../data/synthetic.js';
 import { ImageDataset } from '../../core/train/dataset.js';
 import { groupSplit, type DatasetSplit } from '../data/split.js';
@@ -110,11 +110,6 @@ export function applyOverrides<R extends object>(recipe: R, overrides: Record<st
     }
   }
   return out as R;
-}
-
-/** Stable JSON with sorted keys, for hashing configurations. */
-export function canonicalJson(v: unknown): string {
-  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
 }
 
 export function configHash(config: unknown): string {

@@ -13,7 +13,7 @@
  *   EMA        decay 0.995 with warm-up (ema.ts), kept in the optimiser state; the EMA weights ship
  *   monitor    every 200 steps: validation ε-MSE of the EMA weights at t ∈ {50, 100, 200, 300, 500} (fixed noise)
  *              and a preview PNG (noised → DDIM-denoised validation images at t* = 100 and 200) in the run folder
- * Inference is by DDIM (ddim.ts here for previews; the pipeline owns adaptive purification).
+ * Validation and previews purify with the shipped DDIM sampler and schedule (inference/pipeline/ddim.ts, tstar.ts).
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,7 +29,9 @@ import type { AugmentOptions } from '../../core/train/augment.js';
 import { Rng } from '../../core/rng.js';
 import { TimeLedger, applyOverrides, augmentedFactory, cleanTrainingSet, prepareRunDir } from './common.js';
 import { EmaOptimizer } from './ema.js';
-import { EpsModel, ddimPurify, ddimTimesteps } from './ddim.js';
+import { EpsModel } from './ddim.js';
+import { ddimSample } from '../../inference/pipeline/ddim.js';
+import { ddimTimesteps } from '../../inference/pipeline/tstar.js';
 import { gridPng } from './png.js';
 import type { RecipeOutcome, RecipeRunOptions } from './types.js';
 
@@ -153,10 +155,12 @@ async function purifyEval(model: EpsModel, weights: NamedWeights, ds: ImageDatas
     for (let k = 0; k < batch; k++) px.set(ds.image(idx[from + k]), k * ss);
     const noise = new Float32Array(batch * ss);
     new Rng(EVAL_SEED + 17 * tStar + from).fillNormal(noise);
-    const { noised, purified } = await ddimPurify(model, weights, px, noise, ddimTimesteps(tStar, 10));
+    const steps = ddimTimesteps(tStar, 10);
+    const eps = (xt: Float32Array, t: Float32Array) => model.eps(weights, { shape: [batch, 1, cfg.size, cfg.size], data: xt }, t);
+    const { noised, purified } = await ddimSample(eps, px, noise, Array.from({ length: batch }, () => steps), linearSchedule(cfg.T).alphaBar, ss);
     for (let i = 0; i < px.length; i++) {
       noisedMse += (noised[i] - px[i]) ** 2;
-      purifiedMse += (Math.min(1, Math.max(0, purified[i])) - px[i]) ** 2;
+      purifiedMse += (purified[i] - px[i]) ** 2;
     }
     count += px.length;
     if (keep && from === 0) keep.push(Array.from({ length: batch }, (_, k) => noised.slice(k * ss, (k + 1) * ss)), Array.from({ length: batch }, (_, k) => purified.slice(k * ss, (k + 1) * ss)));

@@ -9,7 +9,7 @@ import { DefencePipeline } from '../../../../native-models/src/inference/pipelin
 import type { GradientOracle } from '../../../../native-models/src/lab/attacks/pgd.js';
 import { AttackKit, type DefenceOracleOptions } from '../../../../native-models/src/lab/attacks/oracles.js';
 import { PurifiedLoss } from '../../../../native-models/src/lab/attacks/purified-graph.js';
-import { Rng } from '../../../../native-models/src/core/rng-mulberry.js';
+import { Rng } from '../../../../native-models/src/core/rng.js';
 import { ddimTimesteps } from '../../../../native-models/src/inference/pipeline/tstar.js';
 import { tinyBundle, calibrationFor } from '../pipeline/fixtures.js';
 
@@ -71,7 +71,8 @@ async function fdCheck(oracle: GradientOracle, x: Float32Array, labels: Int32Arr
 const defenceFd = (o: DefenceOracleOptions, seed: number) => fdCheck(kit.defenceOracle(o), img(2, seed), Int32Array.from([0, 1]), [4, 9], seed);
 
 test('adaptive PGD-EOT gradient through detector → DDIM chain → classifier equals finite differences', async () => {
-  assert.equal(await defenceFd({ defence: 'adaptive', backward: 'exact', eot: 2, seed: 1 }, 2), 12);
+  // Image and coordinate seed: with seed 2 one of the 12 coordinates sits on a ReLU kink (FD averages the two slopes).
+  assert.equal(await defenceFd({ defence: 'adaptive', backward: 'exact', eot: 2, seed: 1 }, 3), 12);
 });
 
 test('purify-all EOT gradient equals finite differences', async () => {

@@ -9,7 +9,7 @@ import { oneHot } from '../../../../native-models/src/inference/nets/common.js';
 import { crossEntropyRows } from '../../../../native-models/src/lab/attacks/purified-graph.js';
 import { pgd, fgsmOptions, type GradientOracle, type PgdOptions } from '../../../../native-models/src/lab/attacks/pgd.js';
 import { floorF32, l2Dist } from '../../../../native-models/src/lab/attacks/project.js';
-import { Rng } from '../../../../native-models/src/core/rng-mulberry.js';
+import { Rng } from '../../../../native-models/src/core/rng.js';
 import type { NamedWeights } from '../../../../native-models/src/core/tensor.js';
 
 const CFG: classifier.ClassifierConfig = { size: 16, width: 4, groups: 2, classes: 2 };

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clampInto, floorF32, linfBounds, nextDown32, nextUp32, projectL2, l2Dist } from '../../../../native-models/src/lab/attacks/project.js';
-import { Rng } from '../../../../native-models/src/core/rng-mulberry.js';
+import { Rng } from '../../../../native-models/src/core/rng.js';
 
 function worstCaseImage(n: number, seed: number): Float32Array {
   const rng = new Rng(seed);

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeReport, summarise, type AdvRecord, type CleanRecord, type Defence, type DefenceEval } from '../../../../native-models/src/lab/bench/robustness-report.js';
-import { parseArgs, parseEps, selectImages } from '../../../../native-models/src/lab/bench/robustness-bench.js';
+import { parseRobustnessArgs as parseArgs, parseEps, selectImages } from '../../../../native-models/src/lab/bench/robustness-bench.js';
 import { groupSplit, randomSplit } from '../../../../native-models/src/lab/data/split.js';
 import type { ImageDataset } from '../../../../native-models/src/core/train/dataset.js';
 

@@ -110,5 +110,5 @@ test('dataset CLI: info and split with --json', async (t) => {
   assert.deepEqual(names, ['group', 'random-80-20']);
   assert.equal(r.splits[1].leaky, true);
   assert.equal(r.splits[0].parts['group-test'].files + r.splits[0].parts['group-val'].files + r.splits[0].parts['group-train'].files, 16);
-  assert.equal(await datasetCommand(['bogus']), 2);
+  await assert.rejects(datasetCommand(['bogus']), /unknown subcommand bogus/);
 });

@@ -10,7 +10,12 @@ import { RecipeError, applyOverrides, augmentedFactory, configHash, prepareRunDi
 import { EmaOptimizer } from '../../../../native-models/src/lab/recipes/ema.js';
 import { TailAverageOptimizer } from '../../../../native-models/src/lab/recipes/swa.js';
 import { sampleTimestep } from '../../../../native-models/src/lab/recipes/diffusion.js';
-import { ddimTimesteps } from '../../../../native-models/src/lab/recipes/ddim.js';
+import { EpsModel } from '../../../../native-models/src/lab/recipes/ddim.js';
+import { Purifier, ddimSample } from '../../../../native-models/src/inference/pipeline/ddim.js';
+import { ddimTimesteps } from '../../../../native-models/src/inference/pipeline/tstar.js';
+import { linearSchedule } from '../../../../native-models/src/inference/nets/diffusion-schedule.js';
+import * as unetNet from '../../../../native-models/src/inference/nets/unet.js';
+import { Rng as NetsRng } from '../../../../native-models/src/core/rng.js';
 import { gridPng } from '../../../../native-models/src/lab/recipes/png.js';
 import { betaSample, estimateKey, estimateMarkdown, estimateMetrics, selectionScore, runClassifierRecipe, CLASSIFIER_RECIPE } from '../../../../native-models/src/lab/recipes/classifier.js';
 import { renderModelCard, writeArtifact, DATA_LICENCE_NOTE } from '../../../../native-models/src/lab/recipes/card.js';
@@ -151,14 +156,25 @@ test('diffusion timestep sampling puts ≈86 % of the mass below 300 and covers 
   assert.ok(max > 990);
 });
 
-test('ddimTimesteps: evenly spaced, strictly descending, ends at 0', () => {
-  assert.deepEqual(ddimTimesteps(200, 5), [200, 150, 100, 50, 0]);
-  assert.deepEqual(ddimTimesteps(3, 10), [3, 2, 1, 0]);
-  const s = ddimTimesteps(100, 10);
-  assert.equal(s[0], 100);
-  assert.equal(s.at(-1), 0);
-  for (let i = 1; i < s.length; i++) assert.ok(s[i] < s[i - 1]);
-  assert.throws(() => ddimTimesteps(0, 5), RangeError);
+test('the recipe validates with the shipped sampler: same weights, noise and schedule give the Purifier\'s image', async () => {
+  const cfg: unetNet.UnetConfig = { size: 8, width: 4, mults: [1, 2], groups: 2, heads: 2, T: 1000 };
+  const weights = unetNet.init(cfg, 1);
+  const ss = cfg.size * cfg.size;
+  const x = Float32Array.from({ length: ss }, (_, i) => (i % 7) / 7);
+  const steps = ddimTimesteps(60, 3);
+  const purifier = new Purifier(cfg, weights, { ep: 'cpu', threads: 1 }, 1);
+  const model = await EpsModel.create(cfg, 1, 1);
+  try {
+    const [shipped] = await purifier.purify([{ x, timesteps: steps, seed: 7 }]);
+    const eps = (xt: Float32Array, t: Float32Array) => model.eps(weights, { shape: [1, 1, cfg.size, cfg.size], data: xt }, t);
+    const { purified } = await ddimSample(eps, x, new NetsRng(7).normals(ss), [steps], linearSchedule(cfg.T).alphaBar, ss);
+    let maxDiff = 0;
+    for (let i = 0; i < ss; i++) maxDiff = Math.max(maxDiff, Math.abs(purified[i] - shipped[i]));
+    assert.ok(maxDiff < 1e-5, `recipe sampler differs from the Purifier by ${maxDiff}`);
+  } finally {
+    await purifier.release();
+    await model.release();
+  }
 });
 
 test('gridPng writes a decodable grey PNG of the right size', () => {
@@ -193,6 +209,8 @@ test('writeArtifact writes weights, card and manifest entry that loadModel accep
     assert.ok(card.includes('medfedpure train classifier --data /data'));
     assert.ok(card.includes('group-test is evaluated once'));
     assert.ok(card.includes('1 min 15 s'));
+    // Current figures first, the training log last.
+    assert.deepEqual([...card.matchAll(/^## (.+)$/gm)].map((m) => m[1]), ['Metrics', 'Previews', 'Data', 'Split', 'Recipe', 'Limitations', 'Training']);
     assert.ok(existsSync(join(out, 'classifier.preview.png')));
     assert.equal(w.entry.training?.runDir, '.cache/runs/classifier-abc');
     assert.equal((w.entry.metrics as Record<string, unknown>).valCurve, undefined);

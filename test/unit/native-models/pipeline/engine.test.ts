@@ -19,6 +19,8 @@ test('engine core: bad requests get typed errors and the engine keeps serving', 
     [{ image: good, label: 1 }, 'E_INPUT_FIELDS'],
     [{ image: good, options: { expectVersions: { mae: 'nope' } } }, 'E_MODEL_VERSION'],
     [{ image: good, options: { mode: 'bogus' } }, 'E_OPTION'],
+    [{ image: good, options: { threshold: -1 } }, 'E_OPTION'],
+    [{ image: good, options: { threshold: Number.POSITIVE_INFINITY } }, 'E_OPTION'],
     [null, 'E_INPUT_FIELDS'],
   ];
   for (const [req, code] of bad) {
@@ -26,6 +28,11 @@ test('engine core: bad requests get typed errors and the engine keeps serving', 
     const r = await core.scan({ image: good });
     assert.equal(r.label === 'tumour' || r.label === 'no-tumour', true);
   }
+  // A site threshold replaces the calibration's for that scan (1e9 flags nothing; 1e-12 flags everything).
+  const site = await core.scan({ image: good, options: { threshold: 1e-12 } });
+  assert.equal(site.threshold, 1e-12);
+  assert.equal(site.flagged, true);
+  assert.equal((await core.scan({ image: good })).flagged, false);
   // A bad request among good concurrent ones fails alone.
   const results = await Promise.allSettled([core.scan({ image: good }), core.scan({ image: { ...good, width: 15 } } as never), core.scan({ image: good })]);
   assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
@@ -56,9 +63,9 @@ test('engine queue: concurrent requests run as batches, results go back to their
 });
 
 test('engine in a worker_thread: status, a scan, and a typed error over the port', async () => {
-  // An empty models folder: the seeded development models stand in, whatever is committed in native-models/models.
+  // An empty models folder with the explicit development opt-in: the seeded models stand in, whatever is committed.
   const modelsDir = mkdtempSync(join(tmpdir(), 'mfp-engine-models-'));
-  const w = await startWorkerEngine({ ep: 'cpu', threads: 1, warmup: false, modelsDir });
+  const w = await startWorkerEngine({ ep: 'cpu', threads: 1, warmup: false, modelsDir, allowSeeded: true });
   try {
     const st = await w.ready();
     assert.equal(st.ready, true);

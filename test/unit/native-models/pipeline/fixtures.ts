@@ -4,7 +4,7 @@ import * as mae from '../../../../native-models/src/inference/nets/mae.js';
 import * as unet from '../../../../native-models/src/inference/nets/unet.js';
 import { weightsSha256, type ModelBundle } from '../../../../native-models/src/inference/pipeline/models.js';
 import { CALIBRATION_FORMAT, type Calibration } from '../../../../native-models/src/inference/pipeline/calibrate.js';
-import { Rng } from '../../../../native-models/src/core/rng-mulberry.js';
+import { Rng } from '../../../../native-models/src/core/rng.js';
 
 export const C_CFG: classifier.ClassifierConfig = { size: 16, width: 4, groups: 2, classes: 2 };
 export const M_CFG: mae.MaeConfig = { size: 16, patch: 4, maskRatio: 0.75, dim: 16, depth: 1, heads: 2, decoderDim: 16, decoderDepth: 1, decoderHeads: 2, mlpRatio: 2 };

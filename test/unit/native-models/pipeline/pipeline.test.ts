@@ -8,7 +8,7 @@ import { ddimTimesteps, tStarOf } from '../../../../native-models/src/inference/
 import { GraphBuilder } from '../../../../native-models/src/core/graph/builder.js';
 import { ddimChain } from '../../../../native-models/src/inference/nets/unet.js';
 import { ModelSession } from '../../../../native-models/src/core/runtime/session.js';
-import { Rng } from '../../../../native-models/src/core/rng-mulberry.js';
+import { Rng } from '../../../../native-models/src/core/rng.js';
 import { calibrationFor, images, tinyBundle, U_CFG } from './fixtures.js';
 
 const bundle = tinyBundle();

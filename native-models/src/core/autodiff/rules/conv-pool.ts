@@ -38,43 +38,12 @@ function weightGrad(b: GraphBuilder, inp: Value, ker: Value, kernel: readonly nu
 }
 
 /**
- * 2-D Conv weight gradient as unfold + batched GEMM (what ConvGrad kernels do): a one-hot depthwise conv unfolds X
- * into patches P [N, C·kh·kw, Ho·Wo] (same strides/pads/dilations as the forward), then
- * dW = Σₙ Pₙ · Gₙᵀ  → [C·kh·kw, M] → transposed and reshaped to [M, C, kh, kw].
- */
-function weightGradUnfold(b: GraphBuilder, X: Value, g: Value, kernel: readonly number[], s: number[], p: number[], d: number[]): Value {
-  const [n, c] = X.shape;
-  const [kh, kw] = kernel;
-  const kk = kh * kw;
-  const m = g.shape[1];
-  const hw = g.shape[2] * g.shape[3];
-  const eye = new Float32Array(c * kk * kk);
-  for (let ci = 0; ci < c; ci++) for (let t = 0; t < kk; t++) eye[(ci * kk + t) * kk + t] = 1;
-  const unfoldW = b.constF32(eye, [c * kk, 1, kh, kw]);
-  const patches = b.conv(X, unfoldW, undefined, { strides: s, pads: p, dilations: d, group: c }); // [N, C·k², Ho, Wo]
-  const p3 = b.reshape(patches, [n, c * kk, hw]);
-  let dw: Value; // [C·k², M]
-  if (hw >= m) {
-    // Per-sample GEMMs, then the sum over the batch as one GEMV (ones[1,N] · [N, C·k²·M]).
-    const gt = b.transpose(b.reshape(g, [n, m, hw]), [0, 2, 1]); // [N, HW, M]
-    const per = b.reshape(b.matmul(p3, gt), [n, c * kk * m]);
-    dw = b.reshape(b.matmul(b.constF32(new Float32Array(n).fill(1), [1, n]), per), [c * kk, m]);
-  } else {
-    // Small feature maps: one flat GEMM over (n, hw) — cheaper than a [N, C·k², M] intermediate.
-    const pf = b.reshape(b.transpose(p3, [1, 0, 2]), [c * kk, n * hw]);
-    const gf = b.reshape(b.transpose(b.reshape(g, [n, m, hw]), [0, 2, 1]), [n * hw, m]);
-    dw = b.gemm(pf, gf, undefined);
-  }
-  return b.reshape(b.transpose(dw, [1, 0]), [m, c, kh, kw]);
-}
-
-/**
  * 2-D Conv weight gradient as one GEMM per kernel tap over K = (batch, output pixel), with each tap's patch matrix
  * cut by a Slice from a channels-last copy of X (so every copied run is a contiguous block of C floats):
  *   Xs = X as [N, H, W, C] (padded),  tap(i, j) = Xs[:, i·d + s·ho, j·d + s·wo, :] → [K, C],
  *   Gs = ḡ as [M, N, Ho, Wo] → [M, K],  dW[:, :, i, j] = Gs · tap(i, j) → [M, C].
  * Both layout changes move a single axis (onnxruntime's fast transpose path); the [M, k², C] result is reordered
- * to [M, C, kh, kw] at weight size. Measured faster than 'unfold' on the reference CNN (no one-hot grouped conv).
+ * to [M, C, kh, kw] at weight size. Measured faster than an unfold (im2col) formulation on the reference CNN (docs/BENCHMARKS.md).
  */
 function weightGradTaps(b: GraphBuilder, X: Value, g: Value, kernel: readonly number[], s: number[], p: number[], d: number[]): Value {
   const [n, c] = X.shape;
@@ -96,9 +65,6 @@ function weightGradTaps(b: GraphBuilder, X: Value, g: Value, kernel: readonly nu
   const dw = b.reshape(b.concat(perTap, 1), [m, kh * kw, c]); // tap-major
   return b.reshape(b.transpose(dw, [0, 2, 1]), [m, c, kh, kw]);
 }
-
-/** Which Conv weight-gradient formulation is used (switchable for benchmarking; all are FD-tested). */
-export const convGradConfig: { weightGrad: 'taps' | 'unfold' | 'correlate'; stride1Adjoint: boolean } = { weightGrad: 'taps', stride1Adjoint: true };
 
 /** W [M, C, k...] → [C, M, k...] reversed along every spatial axis (the adjoint kernel of a stride-1 conv). */
 function flippedKernel(b: GraphBuilder, w: Value): Value {
@@ -132,7 +98,7 @@ export const convPoolRules: Record<string, VjpRule> = {
     let dX, dW;
     const k = W!.shape.slice(2);
     const adjointPads = [...k.map((kk, i) => kk - 1 - p[i]), ...k.map((kk, i) => kk - 1 - p[i + sd])];
-    if (needs[0] && convGradConfig.stride1Adjoint && s.every((v) => v === 1) && d.every((v) => v === 1) && group === 1 && adjointPads.every((q) => q >= 0)) {
+    if (needs[0] && s.every((v) => v === 1) && d.every((v) => v === 1) && group === 1 && adjointPads.every((q) => q >= 0)) {
       // Stride 1: dX is a plain convolution of ḡ with the flipped, channel-swapped kernel (faster than ConvTranspose).
       dX = b.conv(g, flippedKernel(b, W!), undefined, { pads: adjointPads });
     } else if (needs[0]) {
@@ -141,11 +107,9 @@ export const convPoolRules: Record<string, VjpRule> = {
     }
     if (needs[1]) {
       if (group !== 1) throw new Error(`Conv VJP: weight gradient for group=${group} is not supported`);
-      const mode = convGradConfig.weightGrad;
+      // 2-D: one GEMM per kernel tap (the fastest formulation measured, docs/BENCHMARKS.md); else the general correlation.
       const k2 = W!.shape.slice(2);
-      if (sd === 2 && mode === 'taps') dW = weightGradTaps(b, X!, g, k2, s, p, d);
-      else if (sd === 2 && mode === 'unfold') dW = weightGradUnfold(b, X!, g, k2, s, p, d);
-      else dW = weightGrad(b, X!, g, k2, s, p, d);
+      dW = sd === 2 ? weightGradTaps(b, X!, g, k2, s, p, d) : weightGrad(b, X!, g, k2, s, p, d);
     }
     return [dX, dW, needs[2] && B ? biasGrad(b, g) : undefined];
   },

@@ -9,7 +9,7 @@
  * A 2-D B against a batched A (a linear layer on [N,T,D] tokens) uses one flat Gemm for dB instead of a batched
  * product followed by a sum.
  */
-import { attrInt, g0, sumToShape, transposeLast2, type VjpRule } from '../vjp.js';
+import { attrFloat, attrInt, g0, sumToShape, transposeLast2, type VjpRule } from '../vjp.js';
 
 export const linearRules: Record<string, VjpRule> = {
   MatMul: (a) => {
@@ -30,10 +30,11 @@ export const linearRules: Record<string, VjpRule> = {
   },
   Gemm: (a) => {
     const { b, x: [A, B, C], needs, node } = a;
+    // alpha and beta are FLOAT attributes in ONNX: read them as floats (an int reader would see the default).
+    if (attrFloat(node, 'alpha', 1) !== 1 || attrFloat(node, 'beta', 1) !== 1) throw new Error('Gemm VJP supports alpha = beta = 1 only');
     const g = g0(a);
     const tA = attrInt(node, 'transA', 0) === 1;
     const tB = attrInt(node, 'transB', 0) === 1;
-    if (attrInt(node, 'alpha', 1) !== 1 || attrInt(node, 'beta', 1) !== 1) throw new Error('Gemm VJP supports alpha = beta = 1 only');
     let dA, dB;
     if (needs[0]) dA = tA ? b.gemm(B!, g, undefined, { transA: tB, transB: true }) : b.gemm(g, B!, undefined, { transB: !tB });
     if (needs[1]) dB = tB ? b.gemm(g, A!, undefined, { transA: true, transB: tA }) : b.gemm(A!, g, undefined, { transA: !tA });

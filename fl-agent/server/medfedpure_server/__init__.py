@@ -1,0 +1,1 @@
+"""MedFedPure federation: the coordinating site's Flower ServerApp."""
