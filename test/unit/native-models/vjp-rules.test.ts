@@ -9,7 +9,7 @@ import { GraphBuilder, type Value } from '../../../native-models/src/core/graph/
 import { gradCheck, seededUniform } from '../../../native-models/src/core/autodiff/gradcheck.js';
 import { VJP_RULES } from '../../../native-models/src/core/autodiff/registry.js';
 import { backward } from '../../../native-models/src/core/autodiff/backward.js';
-import { groupNorm } from '../../../native-models/src/core/graph/layers.js';
+import { batchNorm, groupNorm, type StateUpdate } from '../../../native-models/src/core/graph/layers.js';
 import type { Feed } from '../../../native-models/src/core/runtime/session.js';
 
 const rand = seededUniform(7);
@@ -203,6 +203,82 @@ test('GroupNorm\'s fused VJP equals, to float32 rounding, the VJP of the same fu
       for (let i = 0; i < f.length; i++) assert.ok(Math.abs(f[i] - ref[k][i]) <= 1e-5 * Math.max(1, scale), `GroupNorm ${shape}/${groups} input ${k} [${i}]: fused ${f[i]} vs decomposed ${ref[k][i]}`);
     });
   }
+});
+
+test('BatchNorm in training mode (composite op, fused VJP): x, γ and β, 2-D, 1-D and no spatial axes', async () => {
+  for (const shape of [[3, 4, 3, 2], [4, 3, 5], [6, 4], [2, 2, 2, 2]]) {
+    const c = shape[1];
+    const feeds = new Map<string, Feed>([
+      ['x', { shape, data: data(S(shape, { lo: -2, hi: 2 })) }],
+      ['bn.weight', { shape: [c], data: data(S([c], { lo: 0.5, hi: 1.5 })) }],
+      ['bn.bias', { shape: [c], data: data(S([c])) }],
+      // state inputs: unused by the training-mode output, fed because the running-statistics updates read them
+      ['bn.running_mean', { shape: [c], data: new Float32Array(c) }],
+      ['bn.running_var', { shape: [c], data: new Float32Array(c).fill(1) }],
+    ]);
+    const rep = await gradCheck({
+      feeds,
+      build: (b) => {
+        const x = b.input('x', shape);
+        const updates: StateUpdate[] = [];
+        const y = batchNorm(b, x, 'bn', { training: true, updates });
+        assert.equal(updates.length, 2);
+        return { out: y, wrt: [x, b.params.get('bn.weight')!.value, b.params.get('bn.bias')!.value] };
+      },
+    });
+    assert.ok(rep.ok, `BatchNorm ${shape}: ${rep.failures.slice(0, 5).join('; ')}`);
+    assert.ok(rep.checked > 0);
+  }
+  covered.add('BatchNorm');
+});
+
+test('BatchNorm\'s fused VJP equals, to float32 rounding, the VJP of the same function decomposed into individually proven ops', async () => {
+  const { ModelSession } = await import('../../../native-models/src/core/runtime/session.js');
+  for (const shape of [[3, 4, 3, 2], [5, 3]]) {
+    const c = shape[1], eps = 1e-5;
+    const axes = [0, ...shape.slice(2).map((_, i) => i + 2)];
+    const bc = [1, c, ...shape.slice(2).map(() => 1)];
+    const r = data(S(shape));
+    const feeds = new Map<string, Feed>([
+      ['x', { shape, data: data(S(shape, { lo: -2, hi: 3 })) }],
+      ['bn.weight', { shape: [c], data: data(S([c], { lo: 0.5, hi: 1.5 })) }],
+      ['bn.bias', { shape: [c], data: data(S([c])) }],
+      ['bn.running_mean', { shape: [c], data: new Float32Array(c) }],
+      ['bn.running_var', { shape: [c], data: new Float32Array(c).fill(1) }],
+    ]);
+    const grads = async (decomposed: boolean) => {
+      const b = new GraphBuilder(decomposed ? 'bn_decomposed' : 'bn_fused');
+      const x = b.input('x', shape);
+      let y: Value;
+      if (decomposed) {
+        const gamma = b.param('bn.weight', [c], { kind: 'ones' }), beta = b.param('bn.bias', [c], { kind: 'zeros' });
+        const d = b.sub(x, b.reduceMean(x, axes, true));
+        const v = b.reduceMean(b.mul(d, d), axes, true);
+        const xhat = b.div(d, b.sqrt(b.add(v, b.scalar(eps))));
+        y = b.add(b.mul(xhat, b.reshape(gamma, bc)), b.reshape(beta, bc));
+      } else y = batchNorm(b, x, 'bn', { training: true, updates: [], eps });
+      const loss = b.reduceSum(b.mul(y, b.constF32(r, shape)), [...shape.keys()], false);
+      const g = backward(b, loss, [x, b.params.get('bn.weight')!.value, b.params.get('bn.bias')!.value]);
+      const sess = await ModelSession.create(b.serialize({ paramsAs: 'inputs' }), { threads: 1 });
+      const use = new Map([...feeds].filter(([k]) => decomposed ? !k.includes('running') : true));
+      const out = await sess.run(use, [...g.values()].map((v) => v.name));
+      await sess.release();
+      return [...g.values()].map((v) => out.get(v.name)!.data);
+    };
+    const fused = await grads(false), ref = await grads(true);
+    fused.forEach((f, k) => {
+      let scale = 0;
+      for (const v of ref[k]) scale = Math.max(scale, Math.abs(v));
+      for (let i = 0; i < f.length; i++) assert.ok(Math.abs(f[i] - ref[k][i]) <= 2e-5 * Math.max(1, scale), `BatchNorm ${shape} input ${k} [${i}]: fused ${f[i]} vs decomposed ${ref[k][i]}`);
+    });
+  }
+});
+
+test('BatchNormalization (inference form): x, scale, bias, mean and variance', async () => {
+  await check(['BatchNormalization'], { x: S([2, 3, 2, 2], { lo: -2, hi: 2 }), s: S([3], { lo: 0.5, hi: 1.5 }), be: S([3]), m: S([3]), v: S([3], { lo: 0.5, hi: 2 }) },
+    (b, v) => b.batchNormalization(v.x, v.s, v.be, v.m, v.v, 1e-3));
+  await check(['BatchNormalization'], { x: S([4, 3], { lo: -2, hi: 2 }), v: S([3], { lo: 0.3, hi: 1 }) },
+    (b, v) => b.batchNormalization(v.x, b.constF32([1, -2, 0.5], [3]), b.constF32([0, 1, 0], [3]), b.constF32([0.1, 0, -0.2], [3]), v.v));
 });
 
 test('a value inside a composite op used outside it is an E_COMPOSITE error, not a silently dropped gradient', () => {

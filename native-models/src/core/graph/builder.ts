@@ -41,7 +41,16 @@ export type ParamInit =
 export interface ParamInfo {
   readonly value: Value;
   readonly init: ParamInit;
+  /**
+   * false for state such as BatchNorm's running statistics: fed and saved like a weight (so checkpoints, resume and
+   * the inference export hold it), but never differentiated, never seen by the optimiser or weight decay. The
+   * training graph outputs its new value as `state.<name>` (see `stateName`), and the trainer copies that in.
+   */
+  readonly trainable: boolean;
 }
+
+/** Name of the training-graph output that holds the new value of the state tensor `name`. */
+export const stateName = (name: string): string => `state.${name}`;
 
 /** A shape or wiring mistake found while building; the message names the layer scope and the op. */
 export class ShapeError extends Error {
@@ -198,6 +207,15 @@ export class GraphBuilder {
 
   /** A trainable parameter named `<scope>.<local>`. */
   param(local: string, shape: readonly number[], init: ParamInit): Value {
+    return this.addParam(local, shape, init, true);
+  }
+
+  /** A non-trainable state tensor named `<scope>.<local>` (running statistics), fed and saved like a parameter. */
+  state(local: string, shape: readonly number[], init: ParamInit): Value {
+    return this.addParam(local, shape, init, false);
+  }
+
+  private addParam(local: string, shape: readonly number[], init: ParamInit, trainable: boolean): Value {
     const full = this.scopePath ? `${this.scopePath}.${local}` : local;
     const existing = this.params.get(full);
     if (existing && this.shareDepth > 0) {
@@ -206,7 +224,7 @@ export class GraphBuilder {
     }
     if (this.params.has(full)) throw new GraphError('E_DUPLICATE', `parameter "${full}" defined twice`);
     const v = this.define(full, 'float32', shape);
-    this.params.set(full, { value: v, init });
+    this.params.set(full, { value: v, init, trainable });
     return v;
   }
 
@@ -714,8 +732,13 @@ export class GraphBuilder {
     return Array.from(c.data, Number);
   }
 
-  /** The parameters in creation order (the canonical NamedWeights order). */
+  /** The parameters and state tensors in creation order (the canonical NamedWeights order). */
   paramList(): ParamInfo[] {
     return [...this.params.values()];
+  }
+
+  /** The trainable parameters (what backward() differentiates and the optimiser updates), in creation order. */
+  trainableParams(): Value[] {
+    return [...this.params.values()].filter((p) => p.trainable).map((p) => p.value);
   }
 }

@@ -78,6 +78,66 @@ export function groupNorm(b: GraphBuilder, x: Value, name: string, groups: numbe
   });
 }
 
+/** A state tensor's new value, produced by a training graph (see GraphBuilder.state and stateName). */
+export interface StateUpdate {
+  name: string;
+  value: Value;
+}
+
+export interface BatchNormMode {
+  /**
+   * true (training graph): normalise with the batch's statistics over (N, spatial) and append the running
+   * statistics' new values to `updates`; false (inference, attacks, evaluation): normalise with the running statistics.
+   */
+  training: boolean;
+  /** Where training mode appends the new `running_mean` / `running_var` (required when training). */
+  updates?: StateUpdate[];
+  /** Running-statistics momentum, PyTorch's convention: new = (1 − m)·old + m·batch (default 0.1). */
+  momentum?: number;
+  eps?: number;
+}
+
+/**
+ * BatchNorm over [N, C, spatial...] (Ioffe & Szegedy 2015) with PyTorch's semantics: trainable `weight` γ and `bias`
+ * β, and the non-trainable state `running_mean` and `running_var` (GraphBuilder.state: fed, saved and exported like
+ * weights; never differentiated or decayed).
+ *
+ * Training mode is the composite op 'BatchNorm' (fused VJP in autodiff/rules/norm.ts): μ = mean over (N, spatial),
+ * σ² = the biased variance (two-pass: mean of (x − μ)²), y = one inference-form BatchNormalization of x with (μ, σ²).
+ * Composite outputs: [y, μ [C], σ² [C]]. Outside it, running_mean ← (1 − m)·running_mean + m·μ and
+ * running_var ← (1 − m)·running_var + m·σ²·k/(k − 1) (unbiased, k = N·spatial values per channel) are appended
+ * to `mode.updates`. Evaluation mode is one BatchNormalization with the running statistics, so the inference
+ * export bakes them in as initializers.
+ */
+export function batchNorm(b: GraphBuilder, x: Value, name: string, mode: BatchNormMode): Value {
+  return b.scope(name, () => {
+    if (x.shape.length < 2) b.fail('BatchNorm', `expects [N, C, spatial...], got [${x.shape.join(', ')}]`);
+    const c = x.shape[1];
+    const eps = mode.eps ?? 1e-5;
+    const momentum = mode.momentum ?? 0.1;
+    const gamma = b.param('weight', [c], { kind: 'ones' });
+    const beta = b.param('bias', [c], { kind: 'zeros' });
+    const runMean = b.state('running_mean', [c], { kind: 'zeros' });
+    const runVar = b.state('running_var', [c], { kind: 'ones' });
+    if (!mode.training) return b.batchNormalization(x, gamma, beta, runMean, runVar, eps);
+    if (!mode.updates) b.fail('BatchNorm', 'training mode needs an updates list for the running statistics');
+    const axes = [0, ...x.shape.slice(2).map((_, i) => i + 2)];
+    const k = x.shape[0] * x.shape.slice(2).reduce((p, q) => p * q, 1);
+    if (k < 2) b.fail('BatchNorm', `training mode needs at least 2 values per channel, got ${k}`);
+    const bc = [1, c, ...x.shape.slice(2).map(() => 1)];
+    const [y, mean, variance] = b.composite('BatchNorm', [x, gamma, beta], { epsilon: { type: 'float', value: eps } }, () => {
+      const mu = b.reduceMean(x, axes, false);
+      const d = b.sub(x, b.reshape(mu, bc));
+      const v = b.reduceMean(b.mul(d, d), axes, false);
+      return [b.batchNormalization(x, gamma, beta, mu, v, eps), mu, v];
+    });
+    const keep = b.scalar(1 - momentum);
+    mode.updates.push({ name: runMean.name, value: b.add(b.mul(runMean, keep), b.mul(mean, b.scalar(momentum))) });
+    mode.updates.push({ name: runVar.name, value: b.add(b.mul(runVar, keep), b.mul(variance, b.scalar((momentum * k) / (k - 1)))) });
+    return y;
+  });
+}
+
 export const silu = (b: GraphBuilder, x: Value): Value => b.mul(x, b.sigmoid(x));
 
 /** GELU, erf form: x·½(1 + erf(x/√2)). */

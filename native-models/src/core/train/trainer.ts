@@ -15,6 +15,10 @@
  * newest `keepCheckpoints` are kept, and `best.mfpw` holds the best weights by the validation metric. Resume picks
  * the newest checkpoint that verifies and skips damaged ones.
  *
+ * State tensors (BatchNorm running statistics) live in `weights` next to the parameters: a step returns their new
+ * values in `StepResult.state`, copied in before the optimiser step (which only sees gradients, so it never updates
+ * or decays them); checkpoints, resume, best weights and the export therefore carry them unchanged.
+ *
  * Memory stays flat: per step the loop allocates nothing of its own (the optimiser's buffers are allocated once,
  * best weights are copied into one preallocated set); only what the StepFn returns is per step.
  */
@@ -131,6 +135,15 @@ function copyInto(dst: NamedWeights, src: NamedWeights, what: string): void {
       throw new TrainError('TRAIN_WEIGHTS_MISMATCH', `${what}: tensor ${name} missing or of a different shape`);
     }
     t.data.set(s.data);
+  }
+}
+
+/** Copies a step's new state tensors (running statistics) into the weights; they must exist with the same shape. */
+function mergeState(weights: NamedWeights, state: NamedWeights): void {
+  for (const [name, t] of state) {
+    const w = weights.get(name);
+    if (!w || w.data.length !== t.data.length) throw new TrainError('TRAIN_WEIGHTS_MISMATCH', `step returned state ${name}, which the weights ${w ? 'hold with another size' : 'do not hold'}`);
+    w.data.set(t.data);
   }
 }
 
@@ -263,6 +276,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         batch.seed = deriveSeed(o.seed, STEP_STREAM, st.step);
         const res = await o.step(o.weights, batch);
         if (!Number.isFinite(res.loss)) throw new TrainError('TRAIN_NONFINITE', `loss is ${res.loss} at step ${st.step} (epoch ${st.epoch}); last checkpoint: ${lastCheckpoint ?? 'none'}`);
+        if (res.state) mergeState(o.weights, res.state);
         lastNorm = o.clipGradNorm !== undefined ? clipGradNorm(res.grads, o.clipGradNorm) : undefined;
         if (lastNorm !== undefined && !Number.isFinite(lastNorm)) throw new TrainError('TRAIN_NONFINITE', `gradient norm is ${lastNorm} at step ${st.step}`);
         lastLr = lrAt(st.step);

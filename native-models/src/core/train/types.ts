@@ -22,6 +22,12 @@ export interface StepResult {
   loss: number;
   /** d loss / d weight for every trainable weight, same names and shapes as the weights. */
   grads: NamedWeights;
+  /**
+   * New values of non-trainable state tensors (BatchNorm running statistics), same names and shapes as in the
+   * weights. The trainer copies them into the weights before the optimiser step, so they are checkpointed, resumed,
+   * averaged and exported with the weights but never touched by the optimiser or weight decay.
+   */
+  state?: NamedWeights;
   metrics?: Record<string, number>;
 }
 

@@ -3,23 +3,31 @@
  * build too), 2 logits (0 = no tumour, 1 = tumour). Parameters under `body.*` are shared in federated learning;
  * `head.*` is the site-local head that never leaves the site.
  *
- *   body.stem    conv3×3 s2 → GroupNorm → ReLU                       S/2,  C
- *   body.block1  residual (conv3×3 s2, GN, ReLU, conv3×3, GN) + 1×1 s2 shortcut → ReLU   S/4,  2C
+ *   body.stem    conv3×3 s2 → norm → ReLU                            S/2,  C
+ *   body.block1  residual (conv3×3 s2, norm, ReLU, conv3×3, norm) + 1×1 s2 shortcut → ReLU   S/4,  2C
  *   body.block2  same                                                S/8,  4C
  *   body.block3  same                                                S/16, 8C
- *   global average pool → head.fc (8C → 2)
+ *   global average pool → [dropout, training only] → head.fc (8C → 2)
+ *
+ * norm is GroupNorm(groups) (scopes gn, gn1, gn2) or BatchNorm (scopes bn, bn1, bn2: weight, bias and the state
+ * running_mean, running_var; FedBN keeps them site-local by the `(gn|bn)\d*.` rule). With BatchNorm the training
+ * graph normalises with batch statistics and outputs the running statistics' new values as `state.<name>`
+ * (runStep hands them to the trainer, which stores them in the weights); inference, evaluation and attack graphs
+ * use the running statistics. Dropout (training graph only) multiplies the pooled features by a mask fed as input
+ * 'dropmask' (0 or 1/(1 − p), drawn from the trainer's per-step seed so resume stays exact).
  *
  * One definition (`forward`) gives the inference graph, the training graph (softmax cross-entropy + backward) and
  * the input-gradient graph used by attacks (cross-entropy against an attacker-chosen target distribution).
  */
-import { GraphBuilder, type Value } from '../../core/graph/builder.js';
-import { conv2d, groupNorm, linear } from '../../core/graph/layers.js';
+import { GraphBuilder, stateName, type Value } from '../../core/graph/builder.js';
+import { batchNorm, conv2d, groupNorm, linear, type StateUpdate } from '../../core/graph/layers.js';
 import { softmaxCrossEntropy } from '../../core/graph/losses.js';
 import { backward } from '../../core/autodiff/backward.js';
 import type { NamedWeights, TensorF32 } from '../../core/tensor.js';
 import type { StepFn } from '../../core/train/types.js';
 import type { SessionOptions } from '../../core/runtime/session.js';
 import { GraphRunner, InputError, checkWeights, oneHot, runStep } from './common.js';
+import { Rng, deriveSeed } from '../../core/rng.js';
 import { initWeights } from './init.js';
 
 export interface ClassifierConfig {
@@ -27,37 +35,71 @@ export interface ClassifierConfig {
   size: number;
   /** Stem width C; stages use C, 2C, 4C, 8C. */
   width: number;
-  /** GroupNorm groups (must divide every width). */
+  /** GroupNorm groups (must divide every width; unused with BatchNorm). */
   groups: number;
   classes: number;
+  /** Normalisation layers: 'group' (GroupNorm, the default: manifests without the field) or 'batch' (BatchNorm). */
+  norm?: 'group' | 'batch';
+  /** Dropout probability on the pooled features before the head, training graph only (default 0). */
+  dropout?: number;
 }
+
+/** How a graph runs the net: training (batch statistics, state updates, dropout mask) or evaluation (default). */
+export interface ForwardMode {
+  training?: boolean;
+  /** Training mode: receives the BatchNorm running-statistics updates. */
+  updates?: StateUpdate[];
+  /** Training mode with dropout: the mask input [N, 8C] (values 0 or 1/(1 − p)). */
+  dropMask?: Value;
+}
+
+const isBatchNorm = (cfg: ClassifierConfig): boolean => cfg.norm === 'batch';
 
 export const CLASSIFIER_DEFAULT: ClassifierConfig = { size: 64, width: 16, groups: 4, classes: 2 };
 
-function resBlock(b: GraphBuilder, x: Value, name: string, outC: number, groups: number): Value {
+type Norm = (h: Value, suffix: string) => Value;
+
+function resBlock(b: GraphBuilder, x: Value, name: string, outC: number, norm: Norm): Value {
   return b.scope(name, () => {
-    let h = b.relu(groupNorm(b, conv2d(b, x, 'conv1', outC, 3, { stride: 2, bias: false }), 'gn1', groups));
-    h = groupNorm(b, conv2d(b, h, 'conv2', outC, 3, { bias: false }), 'gn2', groups);
+    let h = b.relu(norm(conv2d(b, x, 'conv1', outC, 3, { stride: 2, bias: false }), '1'));
+    h = norm(conv2d(b, h, 'conv2', outC, 3, { bias: false }), '2');
     const s = conv2d(b, x, 'shortcut', outC, 1, { stride: 2, pad: 0 });
     return b.relu(b.add(h, s));
   });
 }
 
 /** Logits [N, classes] for images x [N, 1, S, S]. */
-export function classifierForward(b: GraphBuilder, cfg: ClassifierConfig, x: Value): Value {
+export function classifierForward(b: GraphBuilder, cfg: ClassifierConfig, x: Value, mode: ForwardMode = {}): Value {
   if (x.shape.length !== 4 || x.shape[1] !== 1 || x.shape[2] !== cfg.size || x.shape[3] !== cfg.size) {
     b.fail('Classifier', `expects input [N, 1, ${cfg.size}, ${cfg.size}], got [${x.shape.join(', ')}]`);
   }
+  if (cfg.norm !== undefined && cfg.norm !== 'group' && cfg.norm !== 'batch') b.fail('Classifier', `norm must be 'group' or 'batch', got ${String(cfg.norm)}`);
   const c = cfg.width;
+  const training = mode.training ?? false;
+  const norm: Norm = isBatchNorm(cfg)
+    ? (h, suffix) => batchNorm(b, h, `bn${suffix}`, { training, updates: mode.updates })
+    : (h, suffix) => groupNorm(b, h, `gn${suffix}`, cfg.groups);
   const feat = b.scope('body', () => {
-    let h = b.scope('stem', () => b.relu(groupNorm(b, conv2d(b, x, 'conv', c, 3, { stride: 2, bias: false }), 'gn', cfg.groups)));
-    h = resBlock(b, h, 'block1', 2 * c, cfg.groups);
-    h = resBlock(b, h, 'block2', 4 * c, cfg.groups);
-    h = resBlock(b, h, 'block3', 8 * c, cfg.groups);
+    let h = b.scope('stem', () => b.relu(norm(conv2d(b, x, 'conv', c, 3, { stride: 2, bias: false }), '')));
+    h = resBlock(b, h, 'block1', 2 * c, norm);
+    h = resBlock(b, h, 'block2', 4 * c, norm);
+    h = resBlock(b, h, 'block3', 8 * c, norm);
     return b.flatten(b.globalAveragePool(h), 1);
   });
-  return b.scope('head', () => linear(b, feat, 'fc', cfg.classes));
+  const dropped = training && mode.dropMask ? b.mul(feat, mode.dropMask) : feat;
+  return b.scope('head', () => linear(b, dropped, 'fc', cfg.classes));
 }
+
+/** Dropout mask [n, 8·width] for the training graph: each value 0 with probability p, else 1/(1 − p). */
+export function dropoutMask(cfg: ClassifierConfig, n: number, seed: number): TensorF32 {
+  const p = cfg.dropout ?? 0, f = 8 * cfg.width;
+  const rng = new Rng(deriveSeed(seed, DROPOUT_STREAM));
+  const data = new Float32Array(n * f);
+  for (let i = 0; i < data.length; i++) data[i] = rng.next() < p ? 0 : 1 / (1 - p);
+  return { shape: [n, f], data };
+}
+
+const DROPOUT_STREAM = 0x64726f70; // 'drop'
 
 function parametersOf(cfg: ClassifierConfig): GraphBuilder {
   const b = new GraphBuilder('classifier');
@@ -80,17 +122,30 @@ export function buildInference(cfg: ClassifierConfig = CLASSIFIER_DEFAULT, weigh
   return b.serialize(weights ? { paramsAs: 'initializers', weights } : { paramsAs: 'inputs' });
 }
 
-/** Training graph: inputs x, target [N, K] → 'loss', 'logits', 'grad.<param>' for every parameter. */
-export function buildTrainGraph(cfg: ClassifierConfig, batch: number): GraphBuilder {
+/**
+ * Training graph: inputs x, target [N, K] (and 'dropmask' [N, 8C] when cfg.dropout > 0) → 'loss', 'logits',
+ * 'grad.<param>' for every trainable parameter and, with BatchNorm, 'state.<name>' for every running statistic.
+ * `{ training: false }` builds the same graph in evaluation mode (running statistics, no dropout, no state outputs).
+ */
+export function buildTrainGraph(cfg: ClassifierConfig, batch: number, opts: { training?: boolean } = {}): GraphBuilder {
   const b = new GraphBuilder('classifier_train');
+  const training = opts.training ?? true;
   const x = b.input('x', [batch, 1, cfg.size, cfg.size]);
   const target = b.input('target', [batch, cfg.classes]);
-  const logits = classifierForward(b, cfg, x);
+  const updates: StateUpdate[] = [];
+  const dropMask = training && (cfg.dropout ?? 0) > 0 ? b.input('dropmask', [batch, 8 * cfg.width]) : undefined;
+  const logits = classifierForward(b, cfg, x, { training, updates, dropMask });
   const loss = softmaxCrossEntropy(b, logits, target);
   b.output(loss, 'loss');
   b.output(logits, 'logits');
-  backward(b, loss, [...b.params.values()].map((p) => p.value));
+  for (const u of updates) b.output(u.value, stateName(u.name));
+  backward(b, loss, b.trainableParams());
   return b;
+}
+
+/** Extra feeds the training graph needs besides x and target (the dropout mask), drawn from the step seed. */
+export function trainFeeds(cfg: ClassifierConfig, n: number, seed: number): Record<string, TensorF32> {
+  return (cfg.dropout ?? 0) > 0 ? { dropmask: dropoutMask(cfg, n, seed) } : {};
 }
 
 /** Input-gradient graph: 'loss' and 'grad.x' (CE against the given target distribution). */
@@ -119,11 +174,11 @@ export interface ClassifierStepOptions extends SessionOptions {}
 /** StepFn: softmax cross-entropy on (x, y); reports accuracy on the batch as a metric. */
 export function makeTrainStep(cfg: ClassifierConfig = CLASSIFIER_DEFAULT, opts: ClassifierStepOptions = {}): StepFn & { release(): Promise<void> } {
   const runner = new GraphRunner(opts);
-  const step = async (weights: NamedWeights, batch: { x: TensorF32; y?: Int32Array }) => {
+  const step = async (weights: NamedWeights, batch: { x: TensorF32; y?: Int32Array; seed?: number }) => {
     const n = checkImages(cfg, batch.x);
     if (!batch.y || batch.y.length !== n) throw new InputError(`classifier training needs ${n} labels, got ${batch.y?.length ?? 0}`);
     const g = await runner.get(`train:${n}`, () => buildTrainGraph(cfg, n));
-    const { result, extras } = await runStep(g, weights, { x: batch.x, target: oneHot(batch.y, cfg.classes) }, ['logits']);
+    const { result, extras } = await runStep(g, weights, { x: batch.x, target: oneHot(batch.y, cfg.classes), ...trainFeeds(cfg, n, batch.seed ?? 0) }, ['logits']);
     const logits = extras.get('logits')!.data;
     let correct = 0;
     for (let i = 0; i < n; i++) {
@@ -156,10 +211,11 @@ export function makeInputGradient(cfg: ClassifierConfig = CLASSIFIER_DEFAULT, op
   return Object.assign(fn, { release: () => runner.release() });
 }
 
-/** Number of scalar parameters, by prefix ('body.' / 'head.'). */
+/** Number of trainable scalar parameters, by prefix ('body.' / 'head.'); BatchNorm's running statistics are state, not counted. */
 export function parameterCount(cfg: ClassifierConfig = CLASSIFIER_DEFAULT): { body: number; head: number; total: number } {
   let body = 0, head = 0;
-  for (const { value } of parametersOf(cfg).paramList()) {
+  for (const { value, trainable } of parametersOf(cfg).paramList()) {
+    if (!trainable) continue;
     const n = value.shape.reduce((p, q) => p * q, 1);
     if (value.name.startsWith('body.')) body += n;
     else head += n;

@@ -3,7 +3,7 @@
  * batch size), weight validation with a clear error, and the plumbing that turns a forward+backward session run
  * into a StepResult.
  */
-import type { GraphBuilder } from '../../core/graph/builder.js';
+import { stateName, type GraphBuilder } from '../../core/graph/builder.js';
 import { ModelSession, feedsOf, type Feed, type SessionOptions } from '../../core/runtime/session.js';
 import { nchwcBlockSize } from '../../core/runtime/nchwc.js';
 import { gradName } from '../../core/autodiff/backward.js';
@@ -65,7 +65,10 @@ export async function createTrainingSession(builder: GraphBuilder, opts: Session
 export interface CompiledGraph {
   session: ModelSession;
   builder: GraphBuilder;
+  /** Trainable parameters (each has a 'grad.<name>' output in a training graph). */
   params: string[];
+  /** State tensors whose new value the graph outputs as 'state.<name>' (BatchNorm running statistics in training mode). */
+  states: string[];
   /** NCHWc block size the session's Convs run with (0: plain ONNX Convs). */
   nchwcBlock: number;
 }
@@ -81,7 +84,9 @@ export class GraphRunner {
       p = (async () => {
         const builder = build();
         const { session, nchwcBlock } = await createTrainingSession(builder, this.opts);
-        return { session, builder, params: [...builder.params.keys()], nchwcBlock };
+        const outputs = new Set(builder.outputs.map((o) => o.name));
+        const states = builder.paramList().filter((p) => !p.trainable && outputs.has(stateName(p.value.name))).map((p) => p.value.name);
+        return { session, builder, params: builder.trainableParams().map((v) => v.name), states, nchwcBlock };
       })();
       p.catch(() => this.cache.delete(key));
       this.cache.set(key, p);
@@ -96,16 +101,21 @@ export class GraphRunner {
   }
 }
 
-/** Run a forward+backward graph (outputs 'loss' and 'grad.<param>') and package a StepResult. */
+/**
+ * Run a forward+backward graph (outputs 'loss', 'grad.<param>' and, where present, 'state.<name>') and package a
+ * StepResult (grads of the trainable parameters; `state`: the new values of the state tensors, for the trainer).
+ */
 export async function runStep(g: CompiledGraph, weights: NamedWeights, extra: Record<string, Feed>, extraFetches: string[] = []): Promise<{ result: StepResult; extras: Map<string, TensorF32> }> {
   checkWeights(g.builder, weights);
-  const fetches = ['loss', ...g.params.map((p) => gradName(p)), ...extraFetches];
+  const fetches = ['loss', ...g.params.map((p) => gradName(p)), ...g.states.map((s) => stateName(s)), ...extraFetches];
   const out = await g.session.run(feedsOf(weights, extra), fetches);
   const grads: NamedWeights = new Map();
   for (const p of g.params) grads.set(p, out.get(gradName(p))!);
   const extras = new Map<string, TensorF32>();
   for (const f of extraFetches) extras.set(f, out.get(f)!);
-  return { result: { loss: out.get('loss')!.data[0], grads }, extras };
+  const result: StepResult = { loss: out.get('loss')!.data[0], grads };
+  if (g.states.length) result.state = new Map(g.states.map((s) => [s, out.get(stateName(s))!]));
+  return { result, extras };
 }
 
 export function oneHot(y: Int32Array, k: number): TensorF32 {

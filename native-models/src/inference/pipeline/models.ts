@@ -48,23 +48,50 @@ export interface HeldOutPerformance {
   accuracyCi95: [number, number] | null;
   sensitivity: number;
   specificity: number;
+  /**
+   * Set when the model was fitted on every group (no held-out part left): the figures above are then the mean over
+   * the recipe's split runs (same recipe and budget, fitted on group-train + group-val, scored on group-test), one
+   * per seed, and `accuracyCi95` is null (each seed has its own interval, here).
+   */
+  splitRuns?: { accuracyBySeed: Record<string, number>; accuracyCi95BySeed: Record<string, [number, number]> };
 }
 
 /**
  * The held-out figures of a manifest entry (`metrics.test`: count, accuracy, recallYes, recallNo and, where the
- * entry has it, accuracyCi95), or null when they are absent or not well-formed: a missing figure is
- * shown as missing, never made up.
+ * entry has it, accuracyCi95); for a model fitted on every group, its recipe's split-run estimate
+ * (`metrics.groupTestEstimate`, marked by `splitRuns`); or null when they are absent or not well-formed: a missing
+ * figure is shown as missing, never made up.
  */
 export function heldOutPerformance(entry: { split?: unknown; metrics?: unknown }): HeldOutPerformance | null {
-  const t = (entry.metrics as { test?: unknown } | undefined)?.test as Record<string, unknown> | null | undefined;
-  if (!t || typeof t !== 'object' || typeof entry.split !== 'string') return null;
+  const metrics = entry.metrics as { test?: unknown; groupTestEstimate?: unknown } | undefined;
+  const t = metrics?.test as Record<string, unknown> | null | undefined;
+  if (typeof entry.split !== 'string') return null;
   const rate = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 1;
+  const interval = (ci: unknown): ci is [number, number] => Array.isArray(ci) && ci.length === 2 && rate(ci[0]) && rate(ci[1]) && ci[0] <= ci[1];
+  if (!t || typeof t !== 'object') return splitRunEstimate(entry.split, metrics?.groupTestEstimate, rate, interval);
   const ci = t.accuracyCi95;
-  const ciOk = ci === undefined || (Array.isArray(ci) && ci.length === 2 && rate(ci[0]) && rate(ci[1]) && ci[0] <= ci[1]);
+  const ciOk = ci === undefined || interval(ci);
   if (!(Number.isInteger(t.count) && (t.count as number) > 0 && rate(t.accuracy) && rate(t.recallYes) && rate(t.recallNo) && ciOk)) return null;
   return {
     split: entry.split, count: t.count as number, accuracy: t.accuracy, accuracyCi95: Array.isArray(ci) ? [ci[0] as number, ci[1] as number] : null,
     sensitivity: t.recallYes, specificity: t.recallNo,
+  };
+}
+
+/** `metrics.groupTestEstimate` of a model fitted on every group (lab/recipes/classifier.ts estimateMetrics), or null. */
+function splitRunEstimate(split: string, e: unknown, rate: (v: unknown) => v is number, interval: (ci: unknown) => ci is [number, number]): HeldOutPerformance | null {
+  if (!e || typeof e !== 'object') return null;
+  const g = e as Record<string, unknown>;
+  const by = g.bySeed as Record<string, Record<string, unknown>> | undefined;
+  if (!(Number.isInteger(g.count) && (g.count as number) > 0 && rate(g.accuracy) && rate(g.recallYes) && rate(g.recallNo) && by && typeof by === 'object')) return null;
+  const seeds = Object.keys(by);
+  if (seeds.length === 0 || !seeds.every((k) => by[k] && rate(by[k].accuracy) && interval(by[k].accuracyCi95))) return null;
+  return {
+    split, count: g.count as number, accuracy: g.accuracy, accuracyCi95: null, sensitivity: g.recallYes, specificity: g.recallNo,
+    splitRuns: {
+      accuracyBySeed: Object.fromEntries(seeds.map((k) => [k, by[k].accuracy as number])),
+      accuracyCi95BySeed: Object.fromEntries(seeds.map((k) => [k, by[k].accuracyCi95 as [number, number]])),
+    },
   };
 }
 

@@ -2,13 +2,16 @@
  * `medfedpure dataset info|split` — inspect a dataset and the splits every report must name.
  *
  *   medfedpure dataset info  --data DIR [--size 64] [--json]
- *   medfedpure dataset split --data DIR [--size 64] [--seed 42] [--json]
+ *   medfedpure dataset split --data DIR [--size 64] [--seed 42] [--json] [--write-parts FILE]
  *   medfedpure dataset info  --synthetic [--size 64] [--json]      (Colin27 + lesion-mask stand-in)
  * Options: --cache-dir DIR (default <repo>/.cache/datasets), --no-cache.
  *
  * `split` prints, for the leakage-free group split and the paper's (leaky) random 80/20 split, the files, classes and
- * groups of every part, and how many test files have a near-duplicate twin in train/val.
+ * groups of every part, and how many test files have a near-duplicate twin in train/val. `--write-parts FILE` also
+ * writes the group split's part lists as JSON {"train", "val", "test"} (paths relative to --data), the format the
+ * torch reference classifier (shared/reference/torch-classifier) reads.
  */
+import { writeFileSync } from 'node:fs';
 import { loadYesNoFolder } from './folder.js';
 import { loadSynthetic, SYNTHETIC_CAVEAT } from './synthetic.js';
 import type { ImageDataset } from '../../core/train/dataset.js';
@@ -23,6 +26,7 @@ const SPEC = {
   'cache-dir': { kind: 'string', value: 'DIR', help: 'decoded-image cache (default <repo>/.cache/datasets)' },
   'no-cache': { kind: 'boolean', help: 'decode every file again' },
   json: { kind: 'boolean', help: 'machine-readable output' },
+  'write-parts': { kind: 'string', value: 'FILE', help: 'split: also write the group split\'s part lists as JSON {train, val, test} (paths relative to --data)' },
   help: { kind: 'boolean', help: 'this text' },
 } satisfies FlagSpec;
 const USAGE = usage('medfedpure dataset info|split', SPEC, '(--data DIR | --synthetic)', 'info: counts per class and group. split: the near-duplicate group split and its counts.');
@@ -34,6 +38,7 @@ interface Args {
   size: number;
   seed: number;
   json: boolean;
+  writeParts?: string;
   help: boolean;
   cacheDir?: string | null;
 }
@@ -46,11 +51,12 @@ function parse(argv: string[]): Args {
   const a: Args = {
     sub, data: f.data as string | undefined, synthetic: f.synthetic === true, size: f.size === undefined ? 64 : Number(f.size),
     seed: f.seed === undefined ? 42 : Number(f.seed), json: f.json === true, help: false,
-    cacheDir: f['no-cache'] ? null : (f['cache-dir'] as string | undefined),
+    cacheDir: f['no-cache'] ? null : (f['cache-dir'] as string | undefined), writeParts: f['write-parts'] as string | undefined,
   };
   if (!a.data && !a.synthetic) throw new UsageError('--data DIR or --synthetic is required');
   if (!(Number.isInteger(a.size) && a.size >= 8 && a.size <= 1024)) throw new UsageError('--size must be an integer in [8, 1024]');
   if (!Number.isInteger(a.seed)) throw new UsageError('--seed must be an integer');
+  if (a.writeParts && a.sub !== 'split') throw new UsageError('--write-parts belongs to split');
   return a;
 }
 
@@ -97,9 +103,12 @@ export async function datasetCommand(argv: string[]): Promise<number> {
     groups: new Set(ds.groups).size, groupSource: ds.meta.groupSource, fingerprint: ds.meta.fingerprint,
     fromCache: ds.meta.fromCache ?? false, skipped: ds.meta.skipped ?? [],
   };
-  const splits = a.sub === 'split'
-    ? [splitSummary(ds, groupSplit(ds.labels, ds.groups, { seed: a.seed })), splitSummary(ds, randomSplit(ds.count, { seed: a.seed }))]
-    : undefined;
+  const group = a.sub === 'split' ? groupSplit(ds.labels, ds.groups, { seed: a.seed }) : null;
+  const splits = group ? [splitSummary(ds, group), splitSummary(ds, randomSplit(ds.count, { seed: a.seed }))] : undefined;
+  if (group && a.writeParts) {
+    const paths = (idx: Int32Array) => [...idx].map((i) => ds.paths[i]);
+    writeFileSync(a.writeParts, `${JSON.stringify({ split: group.label, train: paths(group.train), val: paths(group.val), test: paths(group.test) })}\n`);
+  }
   if (a.json) {
     console.log(JSON.stringify(splits ? { ...info, splits } : info, null, 2));
     return 0;

@@ -79,6 +79,7 @@ export function renderModelCard(c: CardInput): string {
     '',
     indentJson(metricsShown),
     '',
+    ...(o.sections ?? []).flatMap((sec) => [`## ${sec.title}`, '', sec.markdown.trim(), '']),
     ...(o.previews.length ? ['## Previews', '', ...o.previews.flatMap((p) => [`![${p.file}](${p.file})`, '', p.caption, ''])] : []),
     '## Data',
     '',
@@ -158,9 +159,12 @@ function groupSplitUse(recipe: Record<string, unknown>): string[] {
   return Number(recipe.studyHoldout ?? 0) > 0
     ? [`**Recipe study, not a product model.** Fitting uses group-train minus a holdout of ${String(recipe.studyHoldoutGroups)} whole groups (${String(recipe.studyHoldoutImages)} images);`,
       'model selection and the "val" figures use group-val + that holdout; group-test is not read.']
+    : recipe.fitAllGroups === true
+    ? ['**Shipped model: fitting uses every labelled group** (group-train + group-val + group-test) with the fixed budget of the',
+      'split runs and no selection; nothing is held out, so its accuracy estimate is the split runs\' group-test figures (per seed, below).']
     : recipe.includeVal === true
-    ? ['Fitting uses group-train + group-val with a fixed budget and no selection; the recipe and budget were chosen on group-val',
-      'beforehand, in a run that fitted group-train only. group-test is evaluated once, after training, and was never used to tune anything.']
+    ? ['Fitting uses group-train + group-val with a fixed budget and no selection; group-test is evaluated once, after training,',
+      'and nothing in this run was tuned on it (how the recipe itself was chosen is said below, where the card has that section).']
     : Number(recipe.calibrationHoldout ?? 0) > 0
       ? [`Fitting uses group-train minus its calibration holdout (${String(recipe.calibrationHoldoutGroups)} whole groups, ${String(recipe.calibrationHoldoutImages)} images, kept unseen for the`,
         'detector threshold); model selection uses group-val only; group-test is evaluated once, after the weights were chosen,',

@@ -82,18 +82,31 @@ export async function loadTrainingData(data: string, size: number, log: (s: stri
  */
 export function applyOverrides<R extends object>(recipe: R, overrides: Record<string, string> = {}): R {
   const out: Record<string, unknown> = { ...(recipe as Record<string, unknown>) };
-  for (const [k, raw] of Object.entries(overrides)) {
-    const cur = out[k];
+  for (const [key, raw] of Object.entries(overrides)) {
+    // `a.b` reaches one level into an object field (e.g. net.width=16, net.norm=group), copied, never mutated
+    const dot = key.indexOf('.');
+    let obj = out, k = key;
+    if (dot > 0) {
+      const head = key.slice(0, dot), inner = out[head];
+      if (inner && typeof inner === 'object' && !Array.isArray(inner)) {
+        obj = { ...(inner as Record<string, unknown>) };
+        out[head] = obj;
+        k = key.slice(dot + 1);
+      }
+    }
+    const cur = obj[k];
     if (typeof cur === 'number') {
       const v = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(v)) throw new RecipeError('RECIPE_BAD_ARGUMENT', `--set ${k}=${raw}: not a number`);
-      out[k] = v;
+      if (raw.trim() === '' || !Number.isFinite(v)) throw new RecipeError('RECIPE_BAD_ARGUMENT', `--set ${key}=${raw}: not a number`);
+      obj[k] = v;
     } else if (typeof cur === 'boolean') {
-      if (raw !== 'true' && raw !== 'false') throw new RecipeError('RECIPE_BAD_ARGUMENT', `--set ${k}=${raw}: expected true or false`);
-      out[k] = raw === 'true';
+      if (raw !== 'true' && raw !== 'false') throw new RecipeError('RECIPE_BAD_ARGUMENT', `--set ${key}=${raw}: expected true or false`);
+      obj[k] = raw === 'true';
+    } else if (typeof cur === 'string' && dot > 0) {
+      obj[k] = raw; // a string inside an object field (net.norm); the net checks its value
     } else {
       const keys = Object.entries(recipe).filter(([, v]) => typeof v === 'number' || typeof v === 'boolean').map(([n]) => n);
-      throw new RecipeError('RECIPE_BAD_ARGUMENT', `--set ${k}: not a settable recipe key (settable: ${keys.join(', ')})`);
+      throw new RecipeError('RECIPE_BAD_ARGUMENT', `--set ${key}: not a settable recipe key (settable: ${keys.join(', ')}, and the fields of object keys as key.field)`);
     }
   }
   return out as R;

@@ -6,7 +6,9 @@
  *
  * Why: on a small, noisy validation part, "best epoch by validation" picks lucky peaks; the mean of the last epochs
  * of a cosine schedule is a flatter, better-generalising point and needs no selection at all. The classifier uses
- * GroupNorm, so averaged weights need no batch-statistics recomputation.
+ * BatchNorm: its running statistics live in the weights, so they are averaged with them and used as they are (no
+ * recomputation pass over the training data); the average is taken over the last epochs of a cosine schedule to
+ * 0, where the weights move little.
  *
  * State tensors are the inner optimiser's plus `swa/<weight name>`; `hyper.swaCount` counts the averaged updates.
  */

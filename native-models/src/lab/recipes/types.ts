@@ -66,4 +66,6 @@ export interface RecipeOutcome {
    * name, printed instead of the group split's on the card and in the artifact.
    */
   leakySplitName?: string;
+  /** Further card sections after Metrics (the classifier's split-run estimate and how its recipe was found). */
+  sections?: { title: string; markdown: string }[];
 }

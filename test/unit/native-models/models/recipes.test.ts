@@ -17,7 +17,7 @@ import { linearSchedule } from '../../../../native-models/src/inference/nets/dif
 import * as unetNet from '../../../../native-models/src/inference/nets/unet.js';
 import { Rng as NetsRng } from '../../../../native-models/src/core/rng.js';
 import { gridPng } from '../../../../native-models/src/lab/recipes/png.js';
-import { betaSample, selectionScore, runClassifierRecipe } from '../../../../native-models/src/lab/recipes/classifier.js';
+import { betaSample, estimateKey, estimateMarkdown, estimateMetrics, selectionScore, runClassifierRecipe, CLASSIFIER_RECIPE } from '../../../../native-models/src/lab/recipes/classifier.js';
 import { renderModelCard, writeArtifact, DATA_LICENCE_NOTE } from '../../../../native-models/src/lab/recipes/card.js';
 import { loadModel } from '../../../../native-models/src/inference/models/manifest.js';
 import type { RecipeOutcome } from '../../../../native-models/src/lab/recipes/types.js';
@@ -238,6 +238,30 @@ test('applyOverrides sets numeric and boolean recipe fields and refuses unknown 
   }
 });
 
+test('applyOverrides reaches one level into object fields (net.width=16, net.norm=group) without mutating the recipe', () => {
+  const r = { epochs: 10, net: { width: 24, norm: 'batch', dropout: 0.2 } };
+  assert.deepEqual(applyOverrides(r, { 'net.width': '16', 'net.norm': 'group', 'net.dropout': '0' }), { epochs: 10, net: { width: 16, norm: 'group', dropout: 0 } });
+  assert.deepEqual(r.net, { width: 24, norm: 'batch', dropout: 0.2 });
+  for (const o of [{ 'net.widht': '1' }, { 'net.width': 'x' }, { 'epochs.x': '1' }] as Record<string, string>[]) {
+    assert.throws(() => applyOverrides(r, o), (e: unknown) => e instanceof RecipeError && e.code === 'RECIPE_BAD_ARGUMENT');
+  }
+});
+
+test('the split-run estimate: per-seed figures and their mean in the manifest metrics and the card; its key ignores only what is fitted', () => {
+  const est = {
+    key: 'k', count: 457, command: 'medfedpure train classifier …', machine: '2-core VM', date: '2026-12-06',
+    bySeed: { 0: { accuracy: 0.95, accuracyCi95: [0.9, 0.98] as [number, number], recallYes: 0.96, recallNo: 0.93 }, 1: { accuracy: 0.9, accuracyCi95: [0.85, 0.95] as [number, number], recallYes: 0.9, recallNo: 0.9 } },
+  };
+  const m = estimateMetrics(est);
+  assert.deepEqual(m.groupTestAccuracyBySeed, { 0: 0.95, 1: 0.9 });
+  assert.equal(m.groupTestEstimate.accuracy, 0.925);
+  assert.deepEqual(m.groupTestEstimate.seeds, [0, 1]);
+  assert.match(estimateMarkdown(est), /\| 0 \| 95\.0 \| 90\.0–98\.0 \|[\s\S]*\*\*92\.5\*\*/);
+  const r = CLASSIFIER_RECIPE;
+  assert.equal(estimateKey({ ...r, includeVal: true }), estimateKey({ ...r, fitAllGroups: true }));
+  assert.notEqual(estimateKey(r), estimateKey({ ...r, epochs: r.epochs + 1 }));
+});
+
 test('betaSample: λ in (0, 1) with mean 1/2 for Beta(α, α)', () => {
   const rng = new Rng(3);
   let s = 0;
@@ -287,6 +311,15 @@ test('classifier recipe: train+val fit ships the tail average, adversarial train
     for (const [, w] of out.weights) assert.ok(w.data.every(Number.isFinite));
     await assert.rejects(runClassifierRecipe({ ...base, steps: 2, overrides: { includeVal: 'true', swaEpochs: '0' } }),
       (e: unknown) => e instanceof RecipeError && e.code === 'RECIPE_BAD_ARGUMENT' && /swaEpochs/.test(e.message));
+
+    // The shipped model: fit on every labelled group, no test figure, a card that says where its estimate comes from.
+    const all = await runClassifierRecipe({ ...base, steps: 2, overrides: { fitAllGroups: 'true', batch: '8', swaEpochs: '1' } });
+    assert.equal(all.metrics.test, null);
+    assert.ok(all.notes.some((n) => n.includes(`(${split.train.length + split.val.length + split.test.length} images)`)));
+    assert.match(all.metricNotes[0], /^SHIPPED MODEL fitted on every labelled group/);
+    assert.match(renderModelCard({ outcome: all, data, file: 'f', sha256: 'a'.repeat(64), bytes: 1, trainedAt: 't', command: 'c', hardware: 'h' }), /Shipped model: fitting uses every labelled group/);
+    await assert.rejects(runClassifierRecipe({ ...base, steps: 2, overrides: { fitAllGroups: 'true', includeVal: 'true' } }),
+      (e: unknown) => e instanceof RecipeError && /fitAllGroups/.test(e.message));
 
     // Recipe study: fit on group-train minus the holdout, score on group-val + holdout, never read group-test.
     const study = await runClassifierRecipe({ ...base, steps: 2, overrides: { studyHoldout: '0.25', batch: '8', swaEpochs: '0', advEps255: '0' } });

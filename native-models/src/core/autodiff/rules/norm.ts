@@ -23,10 +23,35 @@
  *
  * dx is two one-pass BatchNormalizations (per-(n, c) scale of ḡ; per-(n, group) scale and shift of x̂) and an Add:
  * six full-size passes in all, where the per-op rules of reshape → LayerNorm → Mul γ → Add β took eleven.
+ *
+ * BatchNorm in training mode (the composite op of graph/layers.ts; outputs y, μ [C], σ² [C], statistics over the
+ * k = N·spatial values of each channel, σ⁻¹ = (σ² + ε)^−½, x̂ = (x − μ)·σ⁻¹ recomputed as one BatchNormalization).
+ * With per-channel S₁ = Σ ḡ and S₂ = Σ ḡ·x̂:
+ *
+ * | input | gradient                                                           |
+ * |-------|--------------------------------------------------------------------|
+ * | x     | (γσ⁻¹)·ḡ + (−γσ⁻¹S₂/k)·x̂ + (−γσ⁻¹S₁/k)                             |
+ * | γ     | S₂                                                                 |
+ * | β     | S₁                                                                 |
+ *
+ * (μ and σ² are outputs for the running statistics only; no gradient flows back through them.)
+ * dx is again two one-pass BatchNormalizations and an Add.
+ *
+ * BatchNormalization (inference form, per channel c: y = (x − m)·s·(v + ε)^−½ + β, x̂ = (x − m)·(v + ε)^−½),
+ * sums over every axis but 1:
+ *
+ * | input | gradient                                                           |
+ * |-------|--------------------------------------------------------------------|
+ * | x     | ḡ·s·(v + ε)^−½ (one BatchNormalization of ḡ)                       |
+ * | s     | Σ ḡ·x̂                                                              |
+ * | β     | Σ ḡ                                                                |
+ * | m     | −s·(v + ε)^−½ · Σ ḡ                                                |
+ * | v     | −½·s/(v + ε) · Σ ḡ·x̂                                               |
  */
 import type { Value } from '../../graph/builder.js';
 import { numel } from '../../tensor.js';
-import { attrInt, g0, type VjpRule } from '../vjp.js';
+import { GraphError } from '../../graph/builder.js';
+import { attrFloat, attrInt, g0, type VjpRule } from '../vjp.js';
 
 export const normRules: Record<string, VjpRule> = {
   LayerNormalization: (a) => {
@@ -74,5 +99,44 @@ export const normRules: Record<string, VjpRule> = {
     if (needs[1]) dGamma = b.reduceSum(s2, [0], false);
     if (needs[2]) dBeta = b.reduceSum(s1, [0], false);
     return [dX, dGamma, dBeta];
+  },
+  BatchNorm: (a) => {
+    const { b, x: [X, gamma], y: [, mean, variance], gy, needs, node } = a;
+    if (gy[1] || gy[2]) throw new GraphError('E_VJP', `${node.scope || '<root>'}: BatchNorm's batch statistics carry no gradient (use them for the running statistics only)`);
+    const g = g0(a);
+    const eps = attrFloat(node, 'epsilon', 1e-5);
+    const c = X!.shape[1];
+    const axes = [0, ...X!.shape.slice(2).map((_, i) => i + 2)];
+    const k = X!.shape[0] * numel(X!.shape.slice(2));
+    const zeros = b.constF32(new Float32Array(c), [c]);
+    const ones = b.constF32(new Float32Array(c).fill(1), [c]);
+    const xhat = b.batchNormalization(X!, ones, zeros, mean!, variance!, eps);
+    const s1 = b.reduceSum(g, axes, false);
+    const s2 = b.reduceSum(b.mul(g, xhat), axes, false);
+    let dX;
+    if (needs[0]) {
+      const gInv = b.mul(gamma!, b.reciprocal(b.sqrt(b.add(variance!, b.scalar(eps))))); // γσ⁻¹ [C]
+      const coef = b.mul(gInv, b.scalar(-1 / k));
+      const pg = b.batchNormalization(g, gInv, zeros, zeros, ones, 0);
+      const qx = b.batchNormalization(xhat, b.mul(coef, s2), b.mul(coef, s1), zeros, ones, 0);
+      dX = b.add(pg, qx);
+    }
+    return [dX, needs[1] ? s2 : undefined, needs[2] ? s1 : undefined];
+  },
+  BatchNormalization: (a) => {
+    const { b, x: [X, scale, , mean, variance], needs, node } = a;
+    const g = g0(a);
+    const eps = attrFloat(node, 'epsilon', 1e-5);
+    const c = X!.shape[1];
+    const axes = [0, ...X!.shape.slice(2).map((_, i) => i + 2)];
+    const zeros = b.constF32(new Float32Array(c), [c]);
+    const ones = b.constF32(new Float32Array(c).fill(1), [c]);
+    const dX = needs[0] ? b.batchNormalization(g, scale!, zeros, zeros, variance!, eps) : undefined;
+    const sg = needs[2] || needs[3] ? b.reduceSum(g, axes, false) : undefined;
+    const sgx = needs[1] || needs[4] ? b.reduceSum(b.mul(g, b.batchNormalization(X!, ones, zeros, mean!, variance!, eps)), axes, false) : undefined;
+    const ve = needs[3] || needs[4] ? b.add(variance!, b.scalar(eps)) : undefined;
+    const dMean = needs[3] ? b.neg(b.mul(b.mul(scale!, b.reciprocal(b.sqrt(ve!))), sg!)) : undefined;
+    const dVar = needs[4] ? b.mul(b.mul(b.div(scale!, ve!), b.scalar(-0.5)), sgx!) : undefined;
+    return [dX, needs[1] ? sgx : undefined, needs[2] ? sg : undefined, dMean, dVar];
   },
 };
