@@ -18,22 +18,14 @@ import type { AuditActor } from '../audit/events.js';
 import type { ScanResultHead } from '../scan/results-store.js';
 import type { DecisionAction, decisionsApi } from './api.js';
 import { DecisionStore } from './decision-store.js';
+import type { ConfirmedCase } from '../../../fl-agent/site/data.js';
 
 /**
- * A confirmed case as the FL agent's site data takes it (fl-agent/site/data.ts ConfirmedCase, by shape): the label
- * as 0/1, who confirmed it and when, the patient as the group key, and the preprocessed model input the AI result
- * was computed on (size × size, [0, 1]).
+ * A confirmed case exactly as the FL agent's site data takes it (fl-agent/site/data.ts ConfirmedCase): the label as
+ * 0/1, who confirmed it and when, the patient as the group key, and the preprocessed model input the AI result was
+ * computed on (size × size, [0, 1]). One type, so the table and the agent cannot drift apart.
  */
-export interface TrainingCase {
-  caseId: string;
-  label: 0 | 1;
-  confirmation: 'accepted' | 'corrected';
-  confirmedBy: string;
-  confirmedAt: string;
-  groupKey: string;
-  pixels: Float32Array;
-  side: number;
-}
+export type TrainingCase = ConfirmedCase;
 
 export interface DecisionsService {
   readonly store: DecisionStore;
